@@ -1,0 +1,2 @@
+/* conf.c: not yet written. */
+#include "config.h"

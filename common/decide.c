@@ -1,0 +1,2 @@
+/* decide.c: not yet written. */
+#include "config.h"

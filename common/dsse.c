@@ -1,0 +1,2 @@
+/* dsse.c: not yet written. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* jsonx.c: not yet written. */
+#include "config.h"

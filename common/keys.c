@@ -1,0 +1,2 @@
+/* keys.c: not yet written. */
+#include "config.h"

@@ -1,0 +1,22 @@
+# libnhicore: everything the PAM module needs (no network).
+# libnhisync: the fetching half, for nhictl only.
+noinst_LTLIBRARIES += common/libnhicore.la common/libnhisync.la
+
+common_libnhicore_la_SOURCES = \
+	common/nhi.h common/err.c \
+	common/util.h common/util.c \
+	common/conf.h common/conf.c \
+	common/keys.h common/keys.c \
+	common/dsse.h common/dsse.c \
+	common/jsonx.h common/jsonx.c \
+	common/statement.h common/statement.c \
+	common/register.h common/register.c common/state.c \
+	common/pamidx.h common/pamidx.c \
+	common/nssidx.h common/nssidx.c \
+	common/decide.h common/decide.c
+common_libnhicore_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(SODIUM_CFLAGS)
+common_libnhicore_la_LIBADD = $(JSONC_LIBS) $(SODIUM_LIBS) $(CDB_LIBS)
+
+common_libnhisync_la_SOURCES = common/sync.h common/sync.c
+common_libnhisync_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS)
+common_libnhisync_la_LIBADD = common/libnhicore.la $(CURL_LIBS)

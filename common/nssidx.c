@@ -1,0 +1,2 @@
+/* nssidx.c: not yet written. */
+#include "config.h"

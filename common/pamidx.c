@@ -1,0 +1,2 @@
+/* pamidx.c: not yet written. */
+#include "config.h"

@@ -1,0 +1,58 @@
+/*
+ * pamidx.h: the PAM index, a cdb file (root, 0600) holding what the
+ * decision needs, per account, compiled from a verified register by
+ * nhictl sync. No JSON is parsed at lookup time.
+ */
+#ifndef NHI_PAMIDX_H
+#define NHI_PAMIDX_H
+
+#include "nhi.h"
+#include "register.h"
+#include "statement.h"
+
+struct nhi_regmeta {
+	int64_t version, issued_at, expires_at;
+	char sha256[65];
+	int64_t installed_at;
+};
+
+struct nhi_pamidx_writer;
+int nhi_pamidx_create(const char *path, struct nhi_pamidx_writer **ret,
+    struct nhi_err *e);
+int nhi_pamidx_add_binding(struct nhi_pamidx_writer *w,
+    const struct nhi_binding *b, struct nhi_err *e);
+int nhi_pamidx_add_account(struct nhi_pamidx_writer *w,
+    const struct nhi_account *a, struct nhi_err *e);
+int nhi_pamidx_add_deny(struct nhi_pamidx_writer *w,
+    const struct nhi_deny *d, struct nhi_err *e);
+/* Writes the meta record and installs the file atomically (mode 0600). */
+int nhi_pamidx_commit(struct nhi_pamidx_writer *w,
+    const struct nhi_regmeta *meta, struct nhi_err *e);
+void nhi_pamidx_abort(struct nhi_pamidx_writer *w);
+
+/* What the index says about one account: the decision's input. */
+struct nhi_view {
+	bool have_register;	/* false: index missing or unreadable */
+	struct nhi_regmeta meta;
+	struct nhi_account *account;	/* pseudonymous record, or NULL */
+	struct nhi_binding **bindings;	/* revoked flags already set */
+	size_t n_bindings;
+};
+
+struct nhi_pamidx;
+/* Opens and validates the index (format version, meta record). */
+int nhi_pamidx_open(const char *path, struct nhi_pamidx **ret,
+    struct nhi_err *e);
+void nhi_pamidx_close(struct nhi_pamidx *x);
+const struct nhi_regmeta *nhi_pamidx_meta(const struct nhi_pamidx *x);
+/* Fills v for account; v->have_register is set true. */
+int nhi_pamidx_view(struct nhi_pamidx *x, const char *account,
+    struct nhi_view *v, struct nhi_err *e);
+/* The pseudonymous account with this uid, or ret NULL when none. */
+int nhi_pamidx_account_by_uid(struct nhi_pamidx *x, uint32_t uid,
+    struct nhi_account **ret, struct nhi_err *e);
+bool nhi_pamidx_denied(struct nhi_pamidx *x, enum nhi_deny_kind k,
+    const char *value);
+void nhi_view_clear(struct nhi_view *v);
+
+#endif

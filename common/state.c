@@ -1,0 +1,2 @@
+/* state.c: not yet written. */
+#include "config.h"

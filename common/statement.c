@@ -1,0 +1,2 @@
+/* statement.c: not yet written. */
+#include "config.h"

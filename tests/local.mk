@@ -1,0 +1,45 @@
+# Unit tests (Check, TAP output) and integration tests (shell, TAP output).
+UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JSONC_CFLAGS) $(SODIUM_CFLAGS)
+UNIT_LDADD = common/libnhicore.la $(CHECK_LIBS)
+UNIT_TESTS = \
+	tests/unit/check_util \
+	tests/unit/check_conf \
+	tests/unit/check_crypto \
+	tests/unit/check_statement \
+	tests/unit/check_register \
+	tests/unit/check_index \
+	tests/unit/check_sync \
+	tests/unit/check_decide
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+
+tests_unit_check_util_SOURCES = tests/unit/check_util.c tests/unit/testutil.h
+tests_unit_check_util_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_util_LDADD = $(UNIT_LDADD)
+tests_unit_check_conf_SOURCES = tests/unit/check_conf.c tests/unit/testutil.h
+tests_unit_check_conf_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_conf_LDADD = $(UNIT_LDADD)
+tests_unit_check_crypto_SOURCES = tests/unit/check_crypto.c tests/unit/testutil.h
+tests_unit_check_crypto_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_crypto_LDADD = $(UNIT_LDADD)
+tests_unit_check_statement_SOURCES = tests/unit/check_statement.c tests/unit/testutil.h
+tests_unit_check_statement_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_statement_LDADD = $(UNIT_LDADD)
+tests_unit_check_register_SOURCES = tests/unit/check_register.c tests/unit/testutil.h
+tests_unit_check_register_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_register_LDADD = $(UNIT_LDADD)
+tests_unit_check_index_SOURCES = tests/unit/check_index.c tests/unit/testutil.h
+tests_unit_check_index_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_index_LDADD = $(UNIT_LDADD)
+tests_unit_check_sync_SOURCES = tests/unit/check_sync.c tests/unit/testutil.h
+tests_unit_check_sync_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_sync_LDADD = common/libnhisync.la $(UNIT_LDADD)
+tests_unit_check_decide_SOURCES = tests/unit/check_decide.c tests/unit/testutil.h
+tests_unit_check_decide_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_decide_LDADD = $(UNIT_LDADD)
+
+# Integration tests: real programs. Those that need root run as root in CI.
+INTEGRATION_TESTS = \
+	tests/integration/cli.sh
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh
