@@ -29,6 +29,10 @@
  *   require_audit = yes | no       (default no)
  *   ca_file = PATH, ca_dir = PATH, pinned_pubkey = SPEC
  *   max_register_size = BYTES      (default 1 GiB)
+ *   passwd_file = PATH, group_file = PATH (local files database the sync
+ *                                  checks uids and gids against, read
+ *                                  directly, never through NSS; defaults
+ *                                  /etc/passwd and /etc/group)
  * Issuer keys:
  *   key = BASE64                   (Ed25519 public key, required)
  *   accounts = GLOB, ...           (required)
@@ -87,6 +91,7 @@ struct nhi_conf {
 	bool require_audit;
 	char *ca_file, *ca_dir, *pinned_pubkey;
 	int64_t max_register_size;
+	char *passwd_file, *group_file;
 	struct nhi_issuer *issuers;
 	size_t n_issuers;
 };
