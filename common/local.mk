@@ -13,7 +13,9 @@ common_libnhicore_la_SOURCES = \
 	common/register.h common/register.c common/state.c \
 	common/pamidx.h common/pamidx.c \
 	common/nssidx.h common/nssidx.c \
-	common/decide.h common/decide.c
+	common/decide.h common/decide.c \
+	common/authinfo.h common/authinfo.c \
+	common/logline.h common/logline.c
 common_libnhicore_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(SODIUM_CFLAGS)
 common_libnhicore_la_LIBADD = $(JSONC_LIBS) $(SODIUM_LIBS) $(CDB_LIBS)
 

@@ -1,0 +1,2 @@
+/* authinfo.c: not yet written. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* logline.c: not yet written. */
+#include "config.h"
