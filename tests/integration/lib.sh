@@ -1,0 +1,53 @@
+# lib.sh: TAP helpers for the shell tests. Source it; call t_done last.
+#
+#   t_ok DESC CMD...        passes when CMD exits 0
+#   t_fails DESC CMD...     passes when CMD exits non-zero
+#   t_grep DESC RE FILE     passes when FILE has a line matching RE
+#   t_nogrep DESC RE FILE   passes when FILE has no line matching RE
+#   t_eq DESC WANT GOT
+# Output of a failing command is shown as TAP comments.
+
+set -u
+t_n=0
+t_failed=0
+: "${top_builddir:=$(pwd)}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+NHICTL=${NHICTL:-$top_builddir/nhictl/nhictl}
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/nhi-t.XXXXXX")
+T_OUT=$T_TMP/.out
+
+t_pass() { t_n=$((t_n + 1)); echo "ok $t_n - $*"; }
+t_fail() {
+	t_n=$((t_n + 1)); t_failed=$((t_failed + 1))
+	echo "not ok $t_n - $*"
+}
+t_show() { sed 's/^/# /' "$T_OUT" | head -n 40; }
+t_ok() {
+	d=$1; shift
+	if "$@" >"$T_OUT" 2>&1; then t_pass "$d"; else t_fail "$d"; t_show; fi
+}
+t_fails() {
+	d=$1; shift
+	if "$@" >"$T_OUT" 2>&1; then t_fail "$d"; t_show; else t_pass "$d"; fi
+}
+t_grep() {
+	if grep -qE -- "$2" "$3" 2>/dev/null; then t_pass "$1"
+	else t_fail "$1"; echo "# no line matching /$2/ in $3:"
+		sed 's/^/#   /' "$3" 2>/dev/null | tail -n 20; fi
+}
+t_nogrep() {
+	if grep -qE -- "$2" "$3" 2>/dev/null; then t_fail "$1"
+		echo "# unexpected line matching /$2/ in $3:"
+		grep -E -- "$2" "$3" | sed 's/^/#   /' | head -n 5
+	else t_pass "$1"; fi
+}
+t_eq() {
+	if [ "$2" = "$3" ]; then t_pass "$1"
+	else t_fail "$1"; echo "# want: $2"; echo "# got:  $3"; fi
+}
+t_skip_all() { echo "1..0 # SKIP $*"; rm -rf "$T_TMP"; exit 0; }
+t_done() {
+	echo "1..$t_n"
+	rm -rf "$T_TMP"
+	[ "$t_failed" -eq 0 ]
+}

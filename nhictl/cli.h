@@ -1,0 +1,39 @@
+/* cli.h: helpers shared by nhictl's subcommands. */
+#ifndef NHI_CLI_H
+#define NHI_CLI_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "conf.h"
+#include "nhi.h"
+
+/* Exit codes. status has its own (see cmd_host.c). */
+#define CLI_OK 0
+#define CLI_FAIL 1
+#define CLI_USAGE 2
+
+/*
+ * Loads the config named by --config (or NHI_CONFIG in the environment, or
+ * the default). The owner and mode checks apply unless the file is the
+ * caller's own and the caller is not root: an admin may test a config in
+ * a scratch directory before installing it.
+ */
+struct nhi_conf *cli_conf(const char *path);
+
+/* The current time, or the --at TIME given. */
+int64_t cli_now(void);
+
+/*
+ * Reads a file of statement envelopes, one per line (blank lines skipped),
+ * appending each line to *v. "-" reads standard input.
+ */
+int cli_read_lines(const char *path, char ***v, size_t *n);
+
+/* Prints the command's help text on --help, or usage on a bad option. */
+int cli_usage(const char *text, bool ok);
+
+/* Prints a time as "YYYY-MM-DDTHH:MM:SSZ (in 2h 3m)" relative to now. */
+void cli_print_time(FILE *f, const char *label, int64_t t, int64_t now);
+
+#endif

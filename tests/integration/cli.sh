@@ -1,0 +1,111 @@
+#!/bin/sh
+# The command-line story of the core: keygen, issue, publish, sync, check,
+# then a tampered register and an older one are refused while the
+# installed register stays.
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+
+d=$T_TMP
+cd "$d" || exit 1
+umask 022
+
+t_ok "keygen issuer" "$NHICTL" keygen "$d/ops"
+t_ok "keygen register" "$NHICTL" keygen "$d/reg"
+t_grep "secret key is private" '^-rw-------' "$(ls -l "$d/ops.key" >"$d/ls"; echo "$d/ls")"
+t_fails "keygen refuses to overwrite" "$NHICTL" keygen "$d/ops"
+ssh-keygen -q -t ed25519 -N '' -f "$d/alice_key" -C alice
+ssh-keygen -q -t ed25519 -N '' -f "$d/bob_key" -C bob
+
+cat >"$d/nhi.conf" <<CONF
+# test host
+host_name = web-01
+host_groups = prod
+clock_skew = 60s
+govern_users = deploy, root
+state_dir = $d/state
+register_url = file://$d/register.json
+register_key = $(cut -d' ' -f2 "$d/reg.pub")
+
+[issuer ops]
+key = $(cut -d' ' -f2 "$d/ops.pub")
+accounts = deploy, nhi-*
+services = *
+max_window = 8h
+CONF
+mkdir -p "$d/state"
+export NHI_CONFIG="$d/nhi.conf"
+
+t_ok "issue a binding" sh -c "'$NHICTL' issue binding --key '$d/ops.key' \
+    --account deploy --owner alice@example.com --approver bob@example.com \
+    --ticket OPS-1 --ssh-key '$d/alice_key.pub' --hosts 'web-*' \
+    --services sshd --valid-for 15m >'$d/b1.json'"
+t_ok "issue an account" sh -c "'$NHICTL' issue account --key '$d/ops.key' \
+    --name nhi-7f3a2c --uid 70001 --gid 70001 --owner alice@example.com \
+    --description 'nightly backup' >'$d/a1.json'"
+t_fails "issue refuses approver == owner" "$NHICTL" issue binding \
+    --key "$d/ops.key" --account deploy --owner alice --approver alice \
+    --ticket T --checkout --hosts '*' --services sshd --valid-for 1h
+t_fails "issue refuses a bad account name" "$NHICTL" issue binding \
+    --key "$d/ops.key" --account 'de:ploy' --owner alice --approver bob \
+    --ticket T --checkout --hosts '*' --services sshd --valid-for 1h
+t_ok "verify a statement" "$NHICTL" verify "$d/b1.json"
+t_grep "verify prints the owner" 'alice@example.com' "$T_OUT"
+
+t_ok "publish version 1" sh -c "'$NHICTL' publish --key '$d/reg.key' \
+    --version 5 --expires-in 1h '$d/b1.json' '$d/a1.json' >'$d/register.json'"
+t_ok "sync installs it" "$NHICTL" sync
+t_grep "sync reports the version" 'installed: version 5' "$T_OUT"
+t_ok "second sync is unchanged" "$NHICTL" sync
+t_grep "unchanged reported" '^unchanged: version 5' "$T_OUT"
+t_ok "status is fresh" "$NHICTL" status
+t_grep "status shows version" '^version: +5$' "$T_OUT"
+
+t_ok "check: bound key allowed" "$NHICTL" check --service sshd \
+    --user deploy --ssh-key "$d/alice_key.pub" --rhost 127.0.0.1
+t_grep "check names the owner" 'owner=alice@example.com' "$T_OUT"
+t_fails "check: other key denied" "$NHICTL" check --service sshd \
+    --user deploy --ssh-key "$d/bob_key.pub"
+t_grep "check says wrong-key" 'decision: deny \(wrong-key\)' "$T_OUT"
+t_fails "check: other service denied" "$NHICTL" check --service sudo \
+    --user deploy --invoker alice
+t_grep "check says wrong-service" 'wrong-service' "$T_OUT"
+t_fails "check: after the window" "$NHICTL" check --service sshd \
+    --user deploy --ssh-key "$d/alice_key.pub" --at "@$(( $(date +%s) + 7200 ))"
+t_grep "check says stale or expired" 'stale-register|expired' "$T_OUT"
+t_ok "check: ungoverned ignored" "$NHICTL" check --service sshd \
+    --user nobody --ssh-key "$d/bob_key.pub"
+t_grep "check says ignore" 'decision: ignore' "$T_OUT"
+t_ok "whois by name" "$NHICTL" whois nhi-7f3a2c
+t_grep "whois names the owner" '^owner +alice@example.com' "$T_OUT"
+t_ok "whois by uid" "$NHICTL" whois 70001
+
+cp "$d/state/pam.cdb" "$d/pam.before"
+cp "$d/register.json" "$d/good.json"
+# Flip one byte inside the statements (after the header line).
+off=$(( $(head -n1 "$d/register.json" | wc -c) + 40 ))
+printf 'Z' | dd of="$d/register.json" bs=1 seek="$off" conv=notrunc 2>/dev/null
+t_fails "sync refuses a tampered register" "$NHICTL" sync
+t_ok "the installed index is unchanged" cmp "$d/pam.before" "$d/state/pam.cdb"
+t_ok "check still allows after the failed sync" "$NHICTL" check \
+    --service sshd --user deploy --ssh-key "$d/alice_key.pub"
+"$NHICTL" status >"$d/status.out" 2>&1; rc=$?
+t_eq "status exit 1 after a failed sync" 1 "$rc"
+t_grep "status shows the last error" '^last error: ' "$d/status.out"
+
+t_ok "publish an older version" sh -c "'$NHICTL' publish --key '$d/reg.key' \
+    --version 4 --expires-in 1h '$d/b1.json' >'$d/register.json'"
+t_fails "sync refuses the rollback" "$NHICTL" sync
+t_grep "rollback is named" 'rollback' "$T_OUT"
+t_ok "index still unchanged" cmp "$d/pam.before" "$d/state/pam.cdb"
+
+t_ok "publish --previous numbers the next version" sh -c "'$NHICTL' publish \
+    --key '$d/reg.key' --previous '$d/good.json' --expires-in 1h \
+    --deny owner:alice@example.com '$d/b1.json' >'$d/register.json'"
+t_ok "sync installs version 6" "$NHICTL" sync
+t_grep "version 6" 'installed: version 6' "$T_OUT"
+t_fails "check: revoked by owner" "$NHICTL" check --service sshd \
+    --user deploy --ssh-key "$d/alice_key.pub"
+t_grep "check says revoked" 'decision: deny \(revoked\)' "$T_OUT"
+
+t_fails "unknown command" "$NHICTL" frobnicate
+t_ok "help" "$NHICTL" --help
+t_done
