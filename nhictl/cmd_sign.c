@@ -101,10 +101,10 @@ static const struct option issue_opts[] = {
 
 /* Every option of issue, as given; validated by the statement parser. */
 struct issue_args {
-	const char *key, *account, *owner, *approver, *ticket, *ssh_key;
-	const char *user, *hosts, *services, *valid_for, *not_before;
-	const char *not_after, *source, *max_session, *id, *name, *uid;
-	const char *gid, *description, *home, *shell, *groups, *recertify;
+	char *key, *account, *owner, *approver, *ticket, *ssh_key;
+	char *user, *hosts, *services, *valid_for, *not_before;
+	char *not_after, *source, *max_session, *id, *name, *uid;
+	char *gid, *description, *home, *shell, *groups, *recertify;
 	bool checkout;
 };
 
@@ -116,7 +116,7 @@ issue_parse(int argc, char **argv, struct issue_args *a)
 	memset(a, 0, sizeof(*a));
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", issue_opts, NULL)) != -1) {
-		const char **slot = NULL;
+		char **slot = NULL;
 
 		switch (ch) {
 		case O_KEY: slot = &a->key; break;
@@ -274,18 +274,18 @@ binding_payload(const struct issue_args *a, const struct nhi_seckey *k)
 		goto out;
 	if (a->id == NULL && (id = random_id()) == NULL)
 		goto out;
-	b.id = (char *)(a->id != NULL ? a->id : id);
-	b.account = (char *)a->account;
-	b.owner = (char *)a->owner;
-	b.approver = (char *)a->approver;
-	b.ticket = (char *)a->ticket;
+	b.id = a->id != NULL ? a->id : id;
+	b.account = a->account;
+	b.owner = a->owner;
+	b.approver = a->approver;
+	b.ticket = a->ticket;
 	if (a->ssh_key != NULL) {
 		b.cred_kind = NHI_CRED_SSH_KEY;
 		if ((b.cred_key = read_ssh_pub(a->ssh_key)) == NULL)
 			goto out;
 	} else if (a->user != NULL) {
 		b.cred_kind = NHI_CRED_USER;
-		b.cred_user = (char *)a->user;
+		b.cred_user = a->user;
 	} else {
 		b.cred_kind = NHI_CRED_CHECKOUT;
 	}
@@ -325,8 +325,8 @@ account_payload(const struct issue_args *a, const struct nhi_seckey *k)
 	if (!need(a->name, "name") || !need(a->uid, "uid") ||
 	    !need(a->gid, "gid") || !need(a->owner, "owner"))
 		goto out;
-	acc.name = (char *)a->name;
-	acc.owner = (char *)a->owner;
+	acc.name = a->name;
+	acc.owner = a->owner;
 	if (nhi_parse_int(a->uid, 1, UINT32_MAX - 1, &v) != 0) {
 		nhictl_err("issue: --uid: not a uid: '%s'", a->uid);
 		goto out;
@@ -337,9 +337,9 @@ account_payload(const struct issue_args *a, const struct nhi_seckey *k)
 		goto out;
 	}
 	acc.gid = (uint32_t)v;
-	acc.description = (char *)a->description;
-	acc.home = (char *)a->home;
-	acc.shell = (char *)a->shell;
+	acc.description = a->description;
+	acc.home = a->home;
+	acc.shell = a->shell;
 	if (a->groups != NULL &&
 	    split_opt(a->groups, "groups", NULL, &acc.groups) != 0)
 		goto out;

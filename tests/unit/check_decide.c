@@ -39,14 +39,14 @@ enum spoil {
 
 struct bspec {
 	bool used;
-	const char *account;
+	char *account;
 	enum nhi_cred_kind kind;
 	enum skey key;		/* ssh-key */
-	const char *user;	/* user */
-	const char *hosts;
-	const char *services;
+	char *user;		/* user */
+	char *hosts;
+	char *services;
 	int64_t nb, na;		/* offsets from T0 */
-	const char *owner;
+	char *owner;
 	enum issuer_id issuer;
 	const char *source;
 	enum spoil spoil;
@@ -61,7 +61,7 @@ struct dcase {
 	int64_t recertify_by;	/* offset from T0 for the account record */
 	bool account_record;	/* a pseudonymous account record exists */
 	bool audit;
-	const char *service, *account, *invoker, *rhost;
+	char *service, *account, *invoker, *rhost;
 	uint32_t uid;
 	const char *group;
 	enum nhi_cred_seen cred;
@@ -453,11 +453,11 @@ build(const struct bspec *bs, int idx, char *ret_id, size_t idlen)
 	memset(&b, 0, sizeof(b));
 	snprintf(ret_id, idlen, "b-test-%d", idx);
 	b.id = ret_id;
-	b.account = (char *)bs->account;
+	b.account = bs->account;
 	b.cred_kind = bs->kind;
 	if (bs->kind == NHI_CRED_SSH_KEY)
 		b.cred_key = ssh_line[bs->key];
-	b.cred_user = (char *)bs->user;
+	b.cred_user = bs->user;
 	ck_assert_int_eq(split(bs->hosts, &b.hosts), 0);
 	ck_assert_int_eq(split(bs->services, &b.services), 0);
 	if (bs->source != NULL)
@@ -465,9 +465,9 @@ build(const struct bspec *bs, int idx, char *ret_id, size_t idlen)
 	b.not_before = T0 + bs->nb;
 	b.not_after = T0 + bs->na;
 	b.issued_at = T0 - 60;
-	b.owner = (char *)bs->owner;
-	b.approver = bs->spoil == SP_APPROVER_IS_OWNER ?
-	    (char *)bs->owner : "approver@example.com";
+	b.owner = bs->owner;
+	b.approver = bs->spoil == SP_APPROVER_IS_OWNER ? bs->owner :
+	    "approver@example.com";
 	b.ticket = "OPS-1234";
 	snprintf(b.issuer, sizeof(b.issuer), "%s",
 	    bs->spoil == SP_OTHER_ISSUER_FIELD ?
@@ -501,7 +501,7 @@ add_account(struct nhi_pamidx_writer *w, const struct dcase *c)
 	struct nhi_err e;
 
 	memset(&a, 0, sizeof(a));
-	a.name = (char *)c->account;
+	a.name = c->account;
 	a.uid = c->uid;
 	a.gid = c->uid;
 	a.owner = "alice";
