@@ -1,0 +1,535 @@
+/*
+ * pam_nhi.c: the PAM module. It gathers what the decision needs from the
+ * PAM handle and the process, loads the config and the PAM index, calls
+ * nhi_decide, logs one line, tells the user why when it refuses, and at
+ * session open exports the binding it allowed into the PAM environment.
+ *
+ * Which stage decides depends on the program (DESIGN.md §4):
+ * - sshd: the account stage of a plain publickey login cannot see the key
+ *   yet (SSH_AUTH_INFO_0 is empty), so it only refuses when no binding
+ *   could apply; the session stage sees the key and decides for real.
+ *   When a keyboard-interactive step follows the key, the auth and account
+ *   stages see it too.
+ * - su (and any other program run by a person): PAM_USER is the target in
+ *   every stage and the invoker is the real uid; the account stage decides.
+ * - sudo: PAM_USER is the invoker until session open, so only the session
+ *   stage can decide.
+ *
+ * Nothing is kept between calls except through pam_set_data on the one
+ * handle, and nothing global of the host process is touched.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAM_SM_AUTH
+#define PAM_SM_ACCOUNT
+#define PAM_SM_SESSION
+#include <security/pam_appl.h>
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "authinfo.h"
+#include "conf.h"
+#include "decide.h"
+#include "logline.h"
+#include "pamidx.h"
+#include "util.h"
+
+/* Matches the state_dir default of nhi.conf(5), used without a config. */
+#define DEFAULT_PAM_INDEX "/var/lib/nhi/pam.cdb"
+#define SESSION_DATA "pam_nhi_session"
+#define MAX_GROUPS 64
+#define PW_BUF_MAX (1024 * 1024)
+
+enum stage { STAGE_AUTH, STAGE_ACCOUNT, STAGE_SESSION };
+enum program { PROG_SSHD, PROG_SUDO, PROG_OTHER };
+
+struct args {
+	bool debug;
+	const char *config;
+	int mode;		/* -1: as the config says */
+};
+
+/* What was gathered about one call; owns every string it points to. */
+struct inputs {
+	enum program prog;
+	char *account;
+	char *invoker;
+	char *groups[MAX_GROUPS + 1];
+	char key_fp[128];
+	struct nhi_request req;
+};
+
+static const char *const stage_names[] = { "auth", "account", "session" };
+
+static void
+parse_args(pam_handle_t *pamh, int argc, const char **argv, struct args *a)
+{
+	int i;
+
+	a->debug = false;
+	a->config = NULL;
+	a->mode = -1;
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "debug") == 0)
+			a->debug = true;
+		else if (strncmp(argv[i], "config=", 7) == 0)
+			a->config = argv[i] + 7;
+		else if (strcmp(argv[i], "mode=enforce") == 0)
+			a->mode = NHI_MODE_ENFORCE;
+		else if (strcmp(argv[i], "mode=audit") == 0)
+			a->mode = NHI_MODE_AUDIT;
+		else
+			pam_syslog(pamh, LOG_ERR,
+			    "unknown argument \"%.100s\", ignoring", argv[i]);
+	}
+}
+
+static const char *
+get_str_item(pam_handle_t *pamh, int type)
+{
+	const void *p = NULL;
+
+	if (pam_get_item(pamh, type, &p) != PAM_SUCCESS)
+		return NULL;
+	return nhi_nonempty(p);
+}
+
+static enum program
+program_of(pam_handle_t *pamh, const char *service)
+{
+	if (pam_getenv(pamh, "SSH_AUTH_INFO_0") != NULL)
+		return PROG_SSHD;
+	if (service == NULL)
+		return PROG_OTHER;
+	if (strcmp(service, "sshd") == 0)
+		return PROG_SSHD;
+	if (strcmp(service, "sudo") == 0 || strcmp(service, "sudo-i") == 0)
+		return PROG_SUDO;
+	return PROG_OTHER;
+}
+
+/*
+ * getpwnam_r / getpwuid_r with a buffer that grows on ERANGE. Returns 0
+ * with *ret_pw set (NULL when there is no such user) and *ret_buf to free,
+ * or -1 on allocation failure.
+ */
+static int
+lookup_pw(const char *name, uid_t uid, struct passwd *pw,
+    struct passwd **ret_pw, char **ret_buf)
+{
+	size_t len = 4096;
+	char *buf = NULL, *nbuf;
+	int r;
+
+	for (;;) {
+		if ((nbuf = realloc(buf, len)) == NULL) {
+			free(buf);
+			return -1;
+		}
+		buf = nbuf;
+		if (name != NULL)
+			r = getpwnam_r(name, pw, buf, len, ret_pw);
+		else
+			r = getpwuid_r(uid, pw, buf, len, ret_pw);
+		if (r != ERANGE || len >= PW_BUF_MAX)
+			break;
+		len *= 2;
+	}
+	if (r != 0)
+		*ret_pw = NULL;
+	*ret_buf = buf;
+	return 0;
+}
+
+/* The local group names of the account, for govern_groups. */
+static int
+gather_groups(struct inputs *in, const char *name, gid_t gid)
+{
+	gid_t gids[MAX_GROUPS];
+	struct group gr, *grp;
+	char buf[16384];
+	int i, n = MAX_GROUPS, k = 0;
+
+	/* A user in more groups than fit is matched on the first ones. */
+	if (getgrouplist(name, gid, gids, &n) < 0)
+		n = MAX_GROUPS;
+	for (i = 0; i < n && k < MAX_GROUPS; i++) {
+		if (getgrgid_r(gids[i], &gr, buf, sizeof(buf), &grp) != 0 ||
+		    grp == NULL)
+			continue;
+		if ((in->groups[k] = strdup(grp->gr_name)) == NULL)
+			return -1;
+		k++;
+	}
+	in->groups[k] = NULL;
+	return 0;
+}
+
+static int
+gather_account(struct inputs *in)
+{
+	struct passwd pw, *pwp = NULL;
+	char *buf = NULL;
+	int r = -1;
+
+	if (lookup_pw(in->account, 0, &pw, &pwp, &buf) != 0)
+		goto out;
+	in->req.account_known = pwp != NULL;
+	if (pwp != NULL) {
+		in->req.account_uid = pwp->pw_uid;
+		if (gather_groups(in, in->account, pwp->pw_gid) != 0)
+			goto out;
+	}
+	r = 0;
+out:
+	free(buf);
+	return r;
+}
+
+/*
+ * The person who ran su or sudo: the real uid of the setuid program.
+ * PAM_RUSER is set by the caller and is only compared, never trusted.
+ */
+static int
+gather_invoker(pam_handle_t *pamh, struct inputs *in)
+{
+	struct passwd pw, *pwp = NULL;
+	const char *ruser;
+	char *buf = NULL;
+	int r = -1;
+
+	if (lookup_pw(NULL, getuid(), &pw, &pwp, &buf) != 0)
+		goto out;
+	ruser = get_str_item(pamh, PAM_RUSER);
+	if (pwp == NULL) {
+		pam_syslog(pamh, LOG_NOTICE,
+		    "real uid %lu has no name; deciding without an invoker",
+		    (unsigned long)getuid());
+	} else if ((in->invoker = strdup(pwp->pw_name)) == NULL) {
+		goto out;
+	}
+	if (ruser != NULL && in->invoker != NULL &&
+	    strcmp(ruser, in->invoker) != 0)
+		pam_syslog(pamh, LOG_NOTICE,
+		    "PAM_RUSER \"%.32s\" is not the real uid's name \"%.32s\"; "
+		    "using the real uid", ruser, in->invoker);
+	r = 0;
+out:
+	free(buf);
+	return r;
+}
+
+/* The key sshd reports; none (and a note) when it cannot be read. */
+static void
+gather_key(pam_handle_t *pamh, const struct args *a, struct inputs *in,
+    enum stage st)
+{
+	const char *info = pam_getenv(pamh, "SSH_AUTH_INFO_0");
+	struct nhi_err e = { "" };
+	int r;
+
+	r = nhi_authinfo_key(info, in->key_fp, sizeof(in->key_fp), &e);
+	if (r == 1) {
+		in->req.cred = NHI_SEEN_SSH_KEY;
+		in->req.key_fp = in->key_fp;
+		return;
+	}
+	if (r < 0)
+		pam_syslog(pamh, LOG_NOTICE, "%s, deciding without a key",
+		    e.msg);
+	else if (a->debug)
+		pam_syslog(pamh, LOG_DEBUG, "no key in SSH_AUTH_INFO_0");
+	/*
+	 * An empty SSH_AUTH_INFO_0 at the account stage is sshd's plain
+	 * publickey login: the key comes at the session stage.
+	 */
+	if (st == STAGE_ACCOUNT && r == 0)
+		in->req.cred = NHI_SEEN_PENDING;
+	else
+		in->req.cred = NHI_SEEN_NONE;
+}
+
+static void
+inputs_free(struct inputs *in)
+{
+	size_t i;
+
+	free(in->account);
+	free(in->invoker);
+	for (i = 0; i < MAX_GROUPS && in->groups[i] != NULL; i++)
+		free(in->groups[i]);
+}
+
+/*
+ * Fills in for this call. Returns a PAM code: PAM_SUCCESS to go on to the
+ * decision, PAM_IGNORE when this stage does not decide for this program,
+ * or an error.
+ */
+static int
+gather(pam_handle_t *pamh, const struct args *a, enum stage st,
+    struct inputs *in)
+{
+	const char *user;
+
+	memset(in, 0, sizeof(*in));
+	in->req.service = get_str_item(pamh, PAM_SERVICE);
+	in->prog = program_of(pamh, in->req.service);
+	if (in->prog == PROG_SUDO && st != STAGE_SESSION)
+		return PAM_IGNORE;
+	if (in->prog == PROG_OTHER && st == STAGE_AUTH)
+		return PAM_IGNORE;
+
+	if ((user = get_str_item(pamh, PAM_USER)) == NULL) {
+		pam_syslog(pamh, LOG_ERR, "no user name to decide for");
+		return PAM_USER_UNKNOWN;
+	}
+	if ((in->account = strdup(user)) == NULL)
+		return PAM_BUF_ERR;
+	in->req.account = in->account;
+	in->req.rhost = get_str_item(pamh, PAM_RHOST);
+	in->req.tty = get_str_item(pamh, PAM_TTY);
+	in->req.now = (int64_t)time(NULL);
+	in->req.account_groups = (const char *const *)in->groups;
+	if (gather_account(in) != 0)
+		return PAM_BUF_ERR;
+
+	if (in->prog == PROG_SSHD)
+		gather_key(pamh, a, in, st);
+	else if (gather_invoker(pamh, in) != 0)
+		return PAM_BUF_ERR;
+	return PAM_SUCCESS;
+}
+
+/*
+ * Loads the config and the account's view of the index. Failures are not
+ * errors here: the decision turns a missing config or register into a
+ * deny for governed accounts; the reason is kept in e for the log.
+ */
+static void
+load(const struct args *a, const char *account, struct nhi_conf **ret_c,
+    struct nhi_pamidx **ret_x, struct nhi_view *v, struct nhi_err *e)
+{
+	const char *path = a->config != NULL ? a->config : NHI_DEFAULT_CONFIG;
+	const char *index;
+
+	*ret_c = NULL;
+	*ret_x = NULL;
+	memset(v, 0, sizeof(*v));
+	if (nhi_conf_load(path, true, ret_c, e) != 0) {
+		*ret_c = NULL;
+		nhi_err_prefix(e, "config");
+	}
+	index = *ret_c != NULL && (*ret_c)->pam_index != NULL ?
+	    (*ret_c)->pam_index : DEFAULT_PAM_INDEX;
+	if (nhi_pamidx_open(index, ret_x, *ret_c != NULL ? e : NULL) != 0) {
+		*ret_x = NULL;
+		return;
+	}
+	if (nhi_pamidx_view(*ret_x, account, v, e) != 0) {
+		nhi_view_clear(v);
+		memset(v, 0, sizeof(*v));
+	}
+}
+
+static bool
+has_conversation(pam_handle_t *pamh)
+{
+	const void *p = NULL;
+	const struct pam_conv *conv;
+
+	if (pam_get_item(pamh, PAM_CONV, &p) != PAM_SUCCESS || p == NULL)
+		return false;
+	conv = p;
+	return conv->conv != NULL;
+}
+
+static void
+tell_user(pam_handle_t *pamh, int flags, const struct nhi_request *r,
+    const struct nhi_decision *d)
+{
+	char account[NHI_MAX_NAME * 4 + 8], service[NHI_MAX_NAME * 4 + 8];
+
+	if ((flags & PAM_SILENT) || !has_conversation(pamh))
+		return;
+	nhi_escape(r->account, NHI_MAX_NAME, account, sizeof(account));
+	nhi_escape(r->service != NULL ? r->service : "-", NHI_MAX_NAME,
+	    service, sizeof(service));
+	(void)pam_error(pamh, "nhi: access to account %s refused (%s). "
+	    "An administrator can see why with: nhictl check --service %s "
+	    "--user %s", account, nhi_reason_name(d->reason), service,
+	    account);
+}
+
+static void
+free_session_data(pam_handle_t *pamh, void *data, int error_status)
+{
+	free(data);
+}
+
+/* Records the binding the session runs under, in the PAM environment. */
+static int
+export_binding(pam_handle_t *pamh, const struct nhi_binding *b)
+{
+	char t[32], *s = NULL;
+	size_t i;
+	const char *vars[][2] = {
+		{ "NHI_OWNER", b->owner },
+		{ "NHI_BINDING", b->id },
+		{ "NHI_TICKET", b->ticket },
+		{ "NHI_NOT_AFTER", t },
+	};
+	int r = PAM_BUF_ERR;
+
+	nhi_format_time(b->not_after, t, sizeof(t));
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		if (asprintf(&s, "%s=%s", vars[i][0], vars[i][1]) < 0) {
+			s = NULL;
+			goto out;
+		}
+		if ((r = pam_putenv(pamh, s)) != PAM_SUCCESS)
+			goto out;
+		free(s);
+		s = NULL;
+	}
+	r = PAM_BUF_ERR;
+	if (asprintf(&s, "binding=%s owner=%s", b->id, b->owner) < 0) {
+		s = NULL;
+		goto out;
+	}
+	if ((r = pam_set_data(pamh, SESSION_DATA, s, free_session_data)) !=
+	    PAM_SUCCESS)
+		goto out;
+	s = NULL;
+out:
+	free(s);
+	return r;
+}
+
+/* Logs the decision, tells the user, and maps it to a PAM code. */
+static int
+report(pam_handle_t *pamh, int flags, const struct args *a, enum stage st,
+    const struct inputs *in, const struct nhi_decision *d,
+    const struct nhi_view *v, const struct nhi_err *e)
+{
+	char line[2048];
+	int prio;
+
+	if (d->result == NHI_IGNORE) {
+		if (a->debug)
+			pam_syslog(pamh, LOG_DEBUG, "%.100s is not governed",
+			    in->account);
+		return PAM_IGNORE;
+	}
+	if (nhi_logline(&in->req, d, v, line, sizeof(line)) != 0)
+		pam_syslog(pamh, LOG_NOTICE, "the next line is cut short");
+	if (d->result == NHI_DENY)
+		prio = LOG_WARNING;
+	else if (d->would_deny || d->reason == NHI_R_BREAK_GLASS)
+		prio = LOG_NOTICE;
+	else
+		prio = LOG_INFO;
+	if ((d->reason == NHI_R_NO_CONFIG ||
+	    d->reason == NHI_R_STALE_REGISTER) && e->msg[0] != '\0')
+		pam_syslog(pamh, LOG_ERR, "%s", e->msg);
+	pam_syslog(pamh, prio, "%s", line);
+
+	if (d->result == NHI_DENY) {
+		tell_user(pamh, flags, &in->req, d);
+		return PAM_PERM_DENIED;
+	}
+	if (st == STAGE_SESSION && d->binding != NULL)
+		return export_binding(pamh, d->binding);
+	return PAM_SUCCESS;
+}
+
+static int
+run(pam_handle_t *pamh, int flags, int argc, const char **argv,
+    enum stage st)
+{
+	struct nhi_err e = { "" };
+	struct nhi_conf *c = NULL;
+	struct nhi_pamidx *x = NULL;
+	struct nhi_view v;
+	struct nhi_decision d;
+	struct inputs in;
+	struct args a;
+	bool audit;
+	int rc;
+
+	memset(&v, 0, sizeof(v));
+	parse_args(pamh, argc, argv, &a);
+	if ((rc = gather(pamh, &a, st, &in)) != PAM_SUCCESS) {
+		if (rc == PAM_IGNORE && a.debug)
+			pam_syslog(pamh, LOG_DEBUG,
+			    "the %s stage does not decide for this service",
+			    stage_names[st]);
+		goto out;
+	}
+
+	load(&a, in.account, &c, &x, &v, &e);
+	if (a.mode >= 0)
+		audit = a.mode == NHI_MODE_AUDIT;
+	else
+		audit = c != NULL && c->mode == NHI_MODE_AUDIT;
+	nhi_decide(c, &in.req, &v, audit, &d);
+	rc = report(pamh, flags, &a, st, &in, &d, &v, &e);
+out:
+	nhi_view_clear(&v);
+	nhi_pamidx_close(x);
+	nhi_conf_free(c);
+	inputs_free(&in);
+	return rc;
+}
+
+int
+pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
+    const char **argv)
+{
+	return run(pamh, flags, argc, argv, STAGE_AUTH);
+}
+
+/* Credentials belong to other modules; nothing to establish or delete. */
+int
+pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	return PAM_SUCCESS;
+}
+
+int
+pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	return run(pamh, flags, argc, argv, STAGE_ACCOUNT);
+}
+
+int
+pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
+    const char **argv)
+{
+	return run(pamh, flags, argc, argv, STAGE_SESSION);
+}
+
+/* Closes what open_session recorded; sessions it ignored stay ignored. */
+int
+pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
+    const char **argv)
+{
+	const void *data = NULL;
+	struct args a;
+
+	parse_args(pamh, argc, argv, &a);
+	if (pam_get_data(pamh, SESSION_DATA, &data) != PAM_SUCCESS ||
+	    data == NULL)
+		return PAM_IGNORE;
+	pam_syslog(pamh, LOG_INFO, "session closed %s", (const char *)data);
+	return PAM_SUCCESS;
+}

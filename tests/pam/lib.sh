@@ -1,0 +1,248 @@
+# tests/pam/lib.sh: sourced by the integration tests of pam_nhi.
+#
+# Each test script calls ns_enter "$@" first: as root it re-runs itself in
+# a private mount namespace (unshare -m) where it gets its own copies of
+# /etc/passwd, /etc/group, /etc/shadow, /etc/gshadow, /etc/pam.d and
+# /etc/sudoers, its own /run and its own /dev with a /dev/log socket whose
+# messages land in $T/syslog. The machine's files are never written: users
+# are added to the copies, PAM files are written into the copied pam.d.
+# Every process a test starts is stopped by its pid on exit.
+#
+# Output is TAP: ok/not_ok print one line each; the plan comes last.
+
+t_n=0
+t_failed=0
+t_pids=
+
+ok() {
+	t_n=$((t_n + 1))
+	echo "ok $t_n - $*"
+}
+
+not_ok() {
+	t_n=$((t_n + 1))
+	t_failed=$((t_failed + 1))
+	echo "not ok $t_n - $*"
+}
+
+# check DESCRIPTION COMMAND...: one test point from a command's status.
+check() {
+	t_desc=$1
+	shift
+	if "$@"; then ok "$t_desc"; else not_ok "$t_desc"; fi
+}
+
+# Prints a file into the TAP stream as diagnostics (after a failure).
+diag_file() {
+	[ -f "$1" ] || return 0
+	sed 's/^/# /' "$1" | tail -n "${2:-20}"
+}
+
+done_testing() {
+	echo "1..$t_n"
+	[ "$t_failed" -eq 0 ]
+}
+
+ns_enter() {
+	if [ -n "${NHI_IN_NS:-}" ]; then
+		return 0
+	fi
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "1..0 # SKIP needs root: mount namespaces, sshd, su and sudo"
+		exit 0
+	fi
+	NHI_IN_NS=1 exec unshare -m --propagation private /bin/sh "$0" "$@"
+}
+
+# Starts a command in the background and remembers its pid for cleanup.
+bg_start() {
+	"$@" &
+	t_pids="$t_pids $!"
+	t_last_pid=$!
+}
+
+bg_stop() {
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	t_pids=$(echo "$t_pids" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
+}
+
+ns_cleanup() {
+	for p in $t_pids; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	t_pids=
+	# The namespace's mounts go with its last process; unmount the ones
+	# under $T first so that rm does not walk into the real /dev.
+	umount -R "$T/hostdev" 2>/dev/null
+	if mountpoint -q "$T/hostdev" 2>/dev/null; then
+		echo "# $T/hostdev still mounted; leaving $T" >&2
+		return
+	fi
+	[ -n "${NHI_TEST_KEEP:-}" ] && return
+	case "$T" in /tmp/nhi-pam.*) rm -rf --one-file-system "$T" ;; esac
+}
+
+# Replaces /dev with a tmpfs holding only what the tests need, plus the
+# syslog socket, so nothing is created in the machine's /dev.
+ns_private_dev() {
+	mkdir -p "$T/hostdev"
+	mount --rbind /dev "$T/hostdev"
+	mount -t tmpfs -o mode=755 tmpfs /dev
+	for n in null zero full random urandom tty; do
+		[ -e "$T/hostdev/$n" ] || continue
+		: >"/dev/$n"
+		mount --bind "$T/hostdev/$n" "/dev/$n"
+	done
+	# A devpts instance of our own: ptys for script(1) and ssh -t.
+	mkdir /dev/pts /dev/shm
+	mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts /dev/pts
+	ln -s pts/ptmx /dev/ptmx
+	mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+	ln -s /proc/self/fd /dev/fd
+	ln -s /proc/self/fd/0 /dev/stdin
+	ln -s /proc/self/fd/1 /dev/stdout
+	ln -s /proc/self/fd/2 /dev/stderr
+	: >"$T/syslog"
+	bg_start "$top_builddir/tests/pam/logsink" /dev/log "$T/syslog"
+	i=0
+	while [ ! -S /dev/log ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+ns_setup() {
+	: "${top_builddir:?}" "${top_srcdir:?}"
+	T=$(mktemp -d /tmp/nhi-pam.XXXXXX)
+	chmod 755 "$T"
+	trap ns_cleanup EXIT
+	trap 'exit 1' INT TERM
+	mkdir -p "$T/etc" "$T/home" "$T/pam.d"
+	for f in passwd group shadow gshadow; do
+		cp -p "/etc/$f" "$T/etc/$f"
+		mount --bind "$T/etc/$f" "/etc/$f"
+	done
+	cp -p /etc/pam.d/* "$T/pam.d/"
+	mount --bind "$T/pam.d" /etc/pam.d
+	if [ -f /etc/sudoers ]; then
+		printf 'root ALL=(ALL:ALL) ALL\n' >"$T/etc/sudoers"
+		chmod 0440 "$T/etc/sudoers"
+		mount --bind "$T/etc/sudoers" /etc/sudoers
+	fi
+	mount -t tmpfs -o mode=755 tmpfs /run
+	mkdir -m 755 /run/sshd
+	mkdir -m 711 /run/sudo
+	[ -d /var/lib/sudo ] && mount -t tmpfs -o mode=700 tmpfs /var/lib/sudo
+	ns_private_dev
+	PAM_NHI_SO="$top_builddir/pam_nhi/.libs/pam_nhi.so"
+	NHICTL="$top_builddir/nhictl/nhictl"
+}
+
+# add_user NAME UID: a local user in the namespace's copies only.
+add_user() {
+	printf '%s:x:%s:%s:test user %s:%s:/bin/sh\n' "$1" "$2" "$2" "$1" \
+	    "$T/home/$1" >>/etc/passwd
+	printf '%s:x:%s:\n' "$1" "$2" >>/etc/group
+	printf '%s:*:19000:0:99999:7:::\n' "$1" >>/etc/shadow
+	printf '%s:!::\n' "$1" >>/etc/gshadow
+	mkdir -p "$T/home/$1/.ssh"
+	chown -R "$2:$2" "$T/home/$1"
+	chmod 700 "$T/home/$1/.ssh"
+}
+
+# as USER CMD...: runs CMD as USER with no PAM service of its own.
+as() {
+	t_u=$1
+	shift
+	setpriv --reuid="$t_u" --regid="$t_u" --init-groups --reset-env "$@"
+}
+
+# A user's key pair in $T/keys/NAME (private) and NAME.pub.
+make_key() {
+	mkdir -p "$T/keys"
+	ssh-keygen -q -t ed25519 -N '' -C "$1" -f "$T/keys/$1"
+}
+
+# write_sshd_config PORT [EXTRA LINES]: a private sshd on 127.0.0.1.
+write_sshd_config() {
+	[ -f "$T/ssh_host_ed25519_key" ] ||
+		ssh-keygen -q -t ed25519 -N '' -f "$T/ssh_host_ed25519_key"
+	cat >"$T/sshd_config" <<EOF
+Port $1
+ListenAddress 127.0.0.1
+HostKey $T/ssh_host_ed25519_key
+PidFile none
+UsePAM yes
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+AuthorizedKeysFile $T/home/%u/.ssh/authorized_keys
+StrictModes no
+PrintMotd no
+UseDNS no
+AllowTcpForwarding yes
+Subsystem sftp internal-sftp
+LogLevel VERBOSE
+EOF
+	shift
+	for l in "$@"; do
+		printf '%s\n' "$l" >>"$T/sshd_config"
+	done
+}
+
+start_sshd() {
+	/usr/sbin/sshd -t -f "$T/sshd_config" || return 1
+	: >"$T/sshd.log"
+	bg_start /usr/sbin/sshd -D -f "$T/sshd_config" -E "$T/sshd.log"
+	sshd_pid=$t_last_pid
+	i=0
+	while ! grep -q 'Server listening' "$T/sshd.log" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && return 1
+		sleep 0.05
+	done
+}
+
+stop_sshd() {
+	[ -n "${sshd_pid:-}" ] && bg_stop "$sshd_pid"
+	sshd_pid=
+}
+
+# ssh_run KEY USER PORT [ssh options...] -- CMD...: the client's output
+# goes to $T/out, its status is returned.
+ssh_run() {
+	t_key=$1 t_user=$2 t_port=$3
+	shift 3
+	t_opts=
+	while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+		t_opts="$t_opts $1"
+		shift
+	done
+	[ $# -gt 0 ] && shift
+	# shellcheck disable=SC2086
+	ssh -i "$T/keys/$t_key" -p "$t_port" -o BatchMode=yes \
+	    -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+	    -o LogLevel=ERROR -o ConnectTimeout=5 $t_opts \
+	    "$t_user@127.0.0.1" "$@" >"$T/out" 2>&1 </dev/null
+}
+
+# Syslog lines logged since the last mark.
+log_mark() {
+	t_mark=$(wc -l <"$T/syslog")
+}
+
+log_since() {
+	tail -n +"$((t_mark + 1))" "$T/syslog"
+}
+
+# log_has PATTERN...: every pattern (grep -E) matches one line logged
+# since the mark.
+log_has() {
+	t_lines=$(log_since)
+	for p in "$@"; do
+		t_lines=$(printf '%s\n' "$t_lines" | grep -E -- "$p") ||
+			return 1
+	done
+}
