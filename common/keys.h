@@ -28,8 +28,13 @@ int nhi_crypto_init(void);
 
 void nhi_keyid(const unsigned char pk[NHI_PK_LEN],
     char out[NHI_KEYID_LEN + 1]);
+/* True when s has the form of a key id: NHI_KEYID_LEN lowercase hex. */
+bool nhi_valid_keyid(const char *s);
 
-/* Writes DIR/NAME.key (0600, refusing to overwrite) and NAME.pub (0644). */
+/*
+ * Writes BASE.key (0600) and BASE.pub (0644), refusing to overwrite either;
+ * name is the label recorded in both (nhictl passes basename(BASE)).
+ */
 int nhi_keygen(const char *base, const char *name, struct nhi_err *e);
 int nhi_seckey_load(const char *path, struct nhi_seckey **ret,
     struct nhi_err *e);

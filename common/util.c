@@ -128,16 +128,23 @@ nhi_valid_description(const char *s)
 }
 
 bool
-nhi_valid_path(const char *s)
+nhi_valid_plain(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
-	if (s == NULL || *s != '/' || strlen(s) >= PATH_MAX)
+	if (s == NULL)
 		return false;
 	for (; *p != '\0'; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			return false;
 	return true;
+}
+
+bool
+nhi_valid_path(const char *s)
+{
+	return s != NULL && *s == '/' && strlen(s) < PATH_MAX &&
+	    nhi_valid_plain(s);
 }
 
 const char *

@@ -24,6 +24,7 @@ bool nhi_valid_glob(const char *s);
 bool nhi_valid_service(const char *s);
 bool nhi_valid_description(const char *s);
 bool nhi_valid_path(const char *s);	/* absolute, no control characters */
+bool nhi_valid_plain(const char *s);	/* no control characters */
 
 /* Treats NULL and "" alike: returns NULL for both. */
 const char *nhi_nonempty(const char *s);

@@ -104,6 +104,10 @@ START_TEST(path_must_be_absolute_and_clean)
 	ck_assert(!nhi_valid_path(NULL));
 	ck_assert(!nhi_valid_path("/a\nb"));
 	ck_assert(!nhi_valid_path("/a\x7f"));
+	ck_assert(nhi_valid_plain("any text: \"even\" this"));
+	ck_assert(nhi_valid_plain(""));
+	ck_assert(!nhi_valid_plain("tab\t"));
+	ck_assert(!nhi_valid_plain(NULL));
 }
 END_TEST
 
