@@ -42,23 +42,7 @@ add_b64(json_object *o, const char *key, const void *p, size_t n)
 		return -1;
 	v = json_object_new_string(s);
 	free(s);
-	if (v == NULL || json_object_object_add(o, key, v) != 0) {
-		json_object_put(v);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-add_str(json_object *o, const char *key, const char *s)
-{
-	json_object *v = json_object_new_string(s);
-
-	if (v == NULL || json_object_object_add(o, key, v) != 0) {
-		json_object_put(v);
-		return -1;
-	}
-	return 0;
+	return nhi_json_put(o, key, v);
 }
 
 char *
@@ -69,30 +53,28 @@ nhi_dsse_sign(const struct nhi_seckey *k, const char *payload_type,
 	unsigned char *msg = NULL, s[NHI_SIG_LEN];
 	size_t msglen;
 	char *out = NULL;
-	const char *text;
+	bool ok;
 
 	if ((msg = pae(payload_type, payload, len, &msglen)) == NULL ||
 	    nhi_sign(k, msg, msglen, s) != 0)
 		goto out;
 	if ((env = json_object_new_object()) == NULL ||
-	    add_str(env, "payloadType", payload_type) != 0 ||
+	    nhi_json_put(env, "payloadType",
+	    json_object_new_string(payload_type)) != 0 ||
 	    add_b64(env, "payload", payload, len) != 0)
 		goto out;
 	if ((sig = json_object_new_object()) == NULL ||
-	    add_str(sig, "keyid", k->keyid) != 0 ||
+	    nhi_json_put(sig, "keyid", json_object_new_string(k->keyid)) != 0 ||
 	    add_b64(sig, "sig", s, sizeof(s)) != 0)
 		goto out;
 	if ((sigs = json_object_new_array()) == NULL ||
 	    json_object_array_add(sigs, sig) != 0)
 		goto out;
 	sig = NULL;
-	if (json_object_object_add(env, "signatures", sigs) != 0)
-		goto out;
-	sigs = NULL;
-	text = json_object_to_json_string_ext(env,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (text != NULL)
-		out = strdup(text);
+	ok = nhi_json_put(env, "signatures", sigs) == 0;
+	sigs = NULL;	/* owned by env now, or already released */
+	if (ok)
+		out = nhi_json_text(env);
 out:
 	json_object_put(sig);
 	json_object_put(sigs);

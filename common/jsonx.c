@@ -412,3 +412,22 @@ nhi_json_only(json_object *o, const char *const *allowed, struct nhi_err *e)
 	}
 	return 0;
 }
+
+int
+nhi_json_put(json_object *o, const char *key, json_object *v)
+{
+	if (v == NULL || json_object_object_add(o, key, v) != 0) {
+		json_object_put(v);
+		return -1;
+	}
+	return 0;
+}
+
+char *
+nhi_json_text(json_object *o)
+{
+	const char *s = json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	return s != NULL ? strdup(s) : NULL;
+}

@@ -39,6 +39,15 @@ int nhi_json_strv(json_object *o, const char *field,
 int nhi_json_opt_strv(json_object *o, const char *field,
     bool (*valid)(const char *), struct nhi_strv *ret, struct nhi_err *e);
 
+/*
+ * Output. nhi_json_put adds v to o under key and takes v in either case
+ * (a NULL v, from a failed constructor, is an error). nhi_json_text
+ * returns a heap copy of o as one line without escaping '/'. json-c keeps
+ * members in insertion order, so callers fix the key order of the text.
+ */
+int nhi_json_put(json_object *o, const char *key, json_object *v);
+char *nhi_json_text(json_object *o);
+
 /* Fails when o has a key outside the NULL-terminated list allowed. */
 int nhi_json_only(json_object *o, const char *const *allowed,
     struct nhi_err *e);

@@ -513,7 +513,8 @@ wire_key_fields(struct wire *w, const struct key_type *kt)
 	switch (kt->fields) {
 	case KF_ED25519:
 	case KF_SK_ED25519:
-		if (wire_string(w, &s, &n) != 0 || n != crypto_sign_PUBLICKEYBYTES)
+		if (wire_string(w, &s, &n) != 0 ||
+		    n != crypto_sign_PUBLICKEYBYTES)
 			return -1;
 		break;
 	case KF_RSA:

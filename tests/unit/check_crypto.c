@@ -239,6 +239,9 @@ START_TEST(keygen_refuses_to_overwrite)
 }
 END_TEST
 
+/* Base64 of 32 zero bytes. */
+#define ZERO32 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
 START_TEST(seckey_load_rejects_open_modes_and_junk)
 {
 	char *base = tpath("s"), *key = tpath("s.key"), *junk = tpath("j");
@@ -253,13 +256,12 @@ START_TEST(seckey_load_rejects_open_modes_and_junk)
 
 	write_text(junk, "nhi-ed25519-secret AAAA x\n", 0600);
 	ck_assert_int_eq(nhi_seckey_load(junk, &k, &e), -1);
-	write_text(junk, "nhi-ed25519 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
-	    " x\n", 0600);
+	write_text(junk, "nhi-ed25519 " ZERO32 " x\n", 0600);
 	ck_assert_int_eq(nhi_seckey_load(junk, &k, &e), -1);
 	ck_assert_ptr_nonnull(strstr(e.msg, "not an nhi secret key"));
-	write_text(junk, "nhi-ed25519-secret AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= x\nextra\n", 0600);
+	write_text(junk, "nhi-ed25519-secret " ZERO32 " x\nextra\n", 0600);
 	ck_assert_int_eq(nhi_seckey_load(junk, &k, &e), -1);
-	write_text(junk, "nhi-ed25519-secret AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= x\n", 0600);
+	write_text(junk, "nhi-ed25519-secret " ZERO32 " x\n", 0600);
 	ck_assert_int_eq(nhi_seckey_load(junk, &k, &e), 0);
 	nhi_seckey_free(k);
 	ck_assert_int_eq(nhi_seckey_load("/nonexistent", &k, &e), -1);
@@ -407,7 +409,9 @@ START_TEST(dsse_wrong_type_wrong_key_tampered)
 }
 END_TEST
 
-#define SIG64 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="
+/* Base64 of 64 zero bytes. */
+#define SIG64 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" \
+    "AAAAAAAAAAAAAAAAAAAAAAAAAA=="
 #define GOODSIG "{\"keyid\":\"0123456789abcdef\",\"sig\":\"" SIG64 "\"}"
 
 struct bad_env {
