@@ -16,7 +16,7 @@ nss_nhi_libnss_nhi_la_LDFLAGS = $(AM_LDFLAGS) -module -shared \
 	-version-info 2:0:0 -no-undefined -Wl,-z,defs \
 	-Wl,--version-script=$(srcdir)/nss_nhi/nss_nhi.map -Wl,$(CDB_PIC)
 nss_nhi_libnss_nhi_la_DEPENDENCIES = $(srcdir)/nss_nhi/nss_nhi.map
-EXTRA_DIST += nss_nhi/nss_nhi.map
+EXTRA_DIST += nss_nhi/nss_nhi.map tests/nss/getent.sh
 
 # glibc loads libnss_SERVICE.so.2: install the module under that name and
 # drop what libtool installs for linking against it.
@@ -42,5 +42,5 @@ tests_nss_check_nss_SOURCES = tests/nss/check_nss.c tests/unit/testutil.h
 tests_nss_check_nss_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -pthread
 tests_nss_check_nss_LDADD = tests/nss/libnssidx.la $(CDB_LIBS) \
 	$(CHECK_LIBS) -ldl -lpthread
-NSS_TESTS = tests/nss/check_nss
+NSS_TESTS = tests/nss/check_nss tests/nss/getent.sh
 TESTS += $(NSS_TESTS)
