@@ -41,9 +41,20 @@ struct nhi_register_header {
 	char keyid[NHI_KEYID_LEN + 1];	/* register key that signed it */
 };
 
+/*
+ * True when a pinned key is in force at now: not_before - skew <= now <
+ * not_after + skew, a bound of 0 being no bound.
+ */
+bool nhi_pubkey_valid_at(const struct nhi_pubkey *k, int64_t now,
+    int64_t skew);
+
 /* Parses "ID", "owner:O" or "key:SHA256:..." as nhictl publish takes it. */
 int nhi_deny_parse(const char *s, struct nhi_deny *ret, struct nhi_err *e);
 const char *nhi_deny_kind_name(enum nhi_deny_kind k);
+/* Frees the value of d (not d itself). */
+void nhi_deny_clear(struct nhi_deny *d);
+/* True when s is an SSH key fingerprint "SHA256:" + 43 base64 chars. */
+bool nhi_valid_fingerprint(const char *s);
 
 /*
  * Writes a register to out: header signed with k, then the statements
@@ -68,6 +79,19 @@ typedef int (*nhi_statement_fn)(void *ctx, const char *line, size_t len,
 int nhi_register_read(FILE *in, const struct nhi_conf *c, int64_t now,
     nhi_statement_fn each, void *ctx, struct nhi_register_header *ret,
     unsigned char ret_file_sha256[32], struct nhi_err *e);
+
+/*
+ * The same, with on_header called once the header is verified and parsed,
+ * before the first statement: a caller can refuse early (a rollback) or
+ * decide how much work the statements need. It returns 0 to go on, -1 to
+ * stop with its error.
+ */
+typedef int (*nhi_header_fn)(void *ctx,
+    const struct nhi_register_header *h, struct nhi_err *e);
+int nhi_register_read_ext(FILE *in, const struct nhi_conf *c, int64_t now,
+    nhi_header_fn on_header, nhi_statement_fn each, void *ctx,
+    struct nhi_register_header *ret, unsigned char ret_file_sha256[32],
+    struct nhi_err *e);
 void nhi_register_header_clear(struct nhi_register_header *h);
 
 /*
@@ -99,5 +123,16 @@ int nhi_state_save(const char *dir, const struct nhi_state *s,
 int nhi_ratchet_check(const struct nhi_state *s,
     const struct nhi_register_header *h, const unsigned char sha256[32],
     int64_t now, int64_t skew, bool *ret_unchanged, struct nhi_err *e);
+
+/*
+ * The part of the ratchet that needs only the header (everything but the
+ * hash comparison): "clock behind", "rollback", "expired". A sync runs it
+ * before reading the statements so that a refused register costs little.
+ * The clock is also behind when the header's own issue time lies ahead of
+ * now by more than skew.
+ */
+int nhi_ratchet_precheck(const struct nhi_state *s,
+    const struct nhi_register_header *h, int64_t now, int64_t skew,
+    struct nhi_err *e);
 
 #endif
