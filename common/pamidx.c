@@ -1,2 +1,758 @@
-/* pamidx.c: not yet written. */
+/*
+ * pamidx.c: the PAM index, a tinycdb file.
+ *
+ * Keys carry a one-byte tag, then the lookup value:
+ *   "\0meta"            meta record: NHI_PAMIDX_MAGIC, then the fields
+ *                       version, issued_at, expires_at, sha256,
+ *                       installed_at, bindings, accounts, deny
+ *   'b' ACCOUNT         one binding record per value (several values)
+ *   'a' NAME            account record
+ *   'u' UID             account record (UID in decimal)
+ *   'd' KIND VALUE      deny entry (KIND '1' binding, '2' owner, '3' key);
+ *                       the value is empty
+ * Records are fields, each terminated by NUL; integers are decimal; a
+ * list is its item count followed by the items; an absent optional string
+ * is an empty field.
+ *   binding: id, account, kind, key, fingerprint, user, hosts, services,
+ *            source, not_before, not_after, issued_at, max_session, owner,
+ *            approver, ticket, issuer
+ *   account: name, uid, gid, owner, description, home, shell, groups,
+ *            recertify_by, issued_at, issuer
+ * The reader trusts nothing in the file: every field must end inside its
+ * record, every record must be consumed exactly, every value is checked.
+ */
 #include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cdb.h>
+
+#include "pamidx.h"
+#include "util.h"
+
+#define META_KEY "\0meta"
+#define META_KEYLEN 5
+#define KEY_MAX (2 + NHI_MAX_FIELD + 1)
+
+struct nhi_pamidx_writer {
+	struct nhi_atomic a;
+	struct cdb_make cm;
+	bool finished;
+	size_t n_bindings, n_accounts, n_deny;
+	struct nhi_buf rec;
+};
+
+struct nhi_pamidx {
+	int fd;
+	struct cdb cdb;
+	struct nhi_regmeta meta;
+	size_t n_bindings, n_accounts, n_deny;
+};
+
+/* Keys. */
+
+static int
+key_make(char tag, char sub, const char *value, char *buf, unsigned *ret_len)
+{
+	size_t n = strlen(value), off = sub != '\0' ? 2 : 1;
+
+	if (n == 0 || n > NHI_MAX_FIELD)
+		return -1;
+	buf[0] = tag;
+	buf[1] = sub;
+	memcpy(buf + off, value, n);
+	*ret_len = (unsigned)(off + n);
+	return 0;
+}
+
+static char
+deny_sub(enum nhi_deny_kind k)
+{
+	return (char)('0' + (int)k);
+}
+
+/* Writing. */
+
+static int
+rec_str(struct nhi_buf *b, const char *s)
+{
+	if (s == NULL)
+		s = "";
+	return nhi_buf_add(b, s, strlen(s) + 1);
+}
+
+static int
+rec_int(struct nhi_buf *b, int64_t v)
+{
+	return nhi_buf_addf(b, "%" PRId64, v) == 0 ? nhi_buf_add(b, "", 1) :
+	    -1;
+}
+
+static int
+rec_strv(struct nhi_buf *b, const struct nhi_strv *sv)
+{
+	size_t i;
+
+	if (rec_int(b, (int64_t)sv->n) != 0)
+		return -1;
+	for (i = 0; i < sv->n; i++) {
+		if (rec_str(b, sv->v[i]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+nhi_pamidx_create(const char *path, struct nhi_pamidx_writer **ret,
+    struct nhi_err *e)
+{
+	struct nhi_pamidx_writer *w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return nhi_err_set(e, "%s: out of memory", path);
+	if (nhi_atomic_open(&w->a, path, 0600) != 0) {
+		nhi_err_set(e, "%s: cannot create a temporary file: %s", path,
+		    strerror(errno));
+		free(w);
+		return -1;
+	}
+	cdb_make_start(&w->cm, w->a.fd);
+	*ret = w;
+	return 0;
+}
+
+static int
+writer_put(struct nhi_pamidx_writer *w, const char *key, unsigned klen,
+    struct nhi_err *e)
+{
+	if (w->finished)
+		return nhi_err_set(e, "PAM index: already finished");
+	if (w->rec.len > UINT32_MAX ||
+	    cdb_make_add(&w->cm, key, klen, w->rec.s != NULL ? w->rec.s : "",
+	    (unsigned)w->rec.len) != 0)
+		return nhi_err_set(e, "%s: write error: %s", w->a.tmp,
+		    strerror(errno));
+	return 0;
+}
+
+int
+nhi_pamidx_add_binding(struct nhi_pamidx_writer *w,
+    const struct nhi_binding *b, struct nhi_err *e)
+{
+	char key[KEY_MAX];
+	unsigned klen;
+
+	if (key_make('b', '\0', b->account, key, &klen) != 0)
+		return nhi_err_set(e, "binding %.64s: bad account name",
+		    b->id);
+	w->rec.len = 0;
+	if (rec_str(&w->rec, b->id) != 0 ||
+	    rec_str(&w->rec, b->account) != 0 ||
+	    rec_int(&w->rec, b->cred_kind) != 0 ||
+	    rec_str(&w->rec, b->cred_key) != 0 ||
+	    rec_str(&w->rec, b->cred_fp) != 0 ||
+	    rec_str(&w->rec, b->cred_user) != 0 ||
+	    rec_strv(&w->rec, &b->hosts) != 0 ||
+	    rec_strv(&w->rec, &b->services) != 0 ||
+	    rec_strv(&w->rec, &b->source) != 0 ||
+	    rec_int(&w->rec, b->not_before) != 0 ||
+	    rec_int(&w->rec, b->not_after) != 0 ||
+	    rec_int(&w->rec, b->issued_at) != 0 ||
+	    rec_int(&w->rec, b->max_session) != 0 ||
+	    rec_str(&w->rec, b->owner) != 0 ||
+	    rec_str(&w->rec, b->approver) != 0 ||
+	    rec_str(&w->rec, b->ticket) != 0 ||
+	    rec_str(&w->rec, b->issuer) != 0)
+		return nhi_err_set(e, "PAM index: out of memory");
+	if (writer_put(w, key, klen, e) != 0)
+		return -1;
+	w->n_bindings++;
+	return 0;
+}
+
+int
+nhi_pamidx_add_account(struct nhi_pamidx_writer *w,
+    const struct nhi_account *a, struct nhi_err *e)
+{
+	char key[KEY_MAX], uid[16];
+	unsigned klen;
+
+	w->rec.len = 0;
+	if (rec_str(&w->rec, a->name) != 0 ||
+	    rec_int(&w->rec, a->uid) != 0 ||
+	    rec_int(&w->rec, a->gid) != 0 ||
+	    rec_str(&w->rec, a->owner) != 0 ||
+	    rec_str(&w->rec, a->description) != 0 ||
+	    rec_str(&w->rec, a->home) != 0 ||
+	    rec_str(&w->rec, a->shell) != 0 ||
+	    rec_strv(&w->rec, &a->groups) != 0 ||
+	    rec_int(&w->rec, a->recertify_by) != 0 ||
+	    rec_int(&w->rec, a->issued_at) != 0 ||
+	    rec_str(&w->rec, a->issuer) != 0)
+		return nhi_err_set(e, "PAM index: out of memory");
+	if (key_make('a', '\0', a->name, key, &klen) != 0)
+		return nhi_err_set(e, "account: bad name");
+	if (writer_put(w, key, klen, e) != 0)
+		return -1;
+	(void)snprintf(uid, sizeof(uid), "%" PRIu32, a->uid);
+	if (key_make('u', '\0', uid, key, &klen) != 0 ||
+	    writer_put(w, key, klen, e) != 0)
+		return -1;
+	w->n_accounts++;
+	return 0;
+}
+
+int
+nhi_pamidx_add_deny(struct nhi_pamidx_writer *w, const struct nhi_deny *d,
+    struct nhi_err *e)
+{
+	char key[KEY_MAX];
+	unsigned klen;
+
+	if (d->kind < NHI_DENY_BINDING || d->kind > NHI_DENY_KEY ||
+	    key_make('d', deny_sub(d->kind), d->value, key, &klen) != 0)
+		return nhi_err_set(e, "deny: bad entry");
+	w->rec.len = 0;
+	if (writer_put(w, key, klen, e) != 0)
+		return -1;
+	w->n_deny++;
+	return 0;
+}
+
+int
+nhi_pamidx_finish(struct nhi_pamidx_writer *w,
+    const struct nhi_regmeta *meta, struct nhi_err *e)
+{
+	int r;
+
+	w->rec.len = 0;
+	if (nhi_buf_add(&w->rec, NHI_PAMIDX_MAGIC, NHI_PAMIDX_MAGIC_LEN) != 0 ||
+	    rec_int(&w->rec, meta->version) != 0 ||
+	    rec_int(&w->rec, meta->issued_at) != 0 ||
+	    rec_int(&w->rec, meta->expires_at) != 0 ||
+	    rec_str(&w->rec, meta->sha256) != 0 ||
+	    rec_int(&w->rec, meta->installed_at) != 0 ||
+	    rec_int(&w->rec, (int64_t)w->n_bindings) != 0 ||
+	    rec_int(&w->rec, (int64_t)w->n_accounts) != 0 ||
+	    rec_int(&w->rec, (int64_t)w->n_deny) != 0)
+		return nhi_err_set(e, "PAM index: out of memory");
+	if (writer_put(w, META_KEY, META_KEYLEN, e) != 0)
+		return -1;
+	w->finished = true;
+	r = cdb_make_finish(&w->cm);
+	if (r != 0)
+		return nhi_err_set(e, "%s: write error: %s", w->a.tmp,
+		    strerror(errno));
+	return 0;
+}
+
+int
+nhi_pamidx_commit(struct nhi_pamidx_writer *w,
+    const struct nhi_regmeta *meta, struct nhi_err *e)
+{
+	char *path;
+	int r = -1;
+
+	if (!w->finished && nhi_pamidx_finish(w, meta, e) != 0)
+		goto out;
+	if ((path = strdup(w->a.path)) == NULL) {
+		nhi_err_set(e, "PAM index: out of memory");
+		goto out;
+	}
+	if (nhi_atomic_commit(&w->a) != 0)
+		nhi_err_set(e, "%s: cannot install: %s", path,
+		    strerror(errno));
+	else
+		r = 0;
+	free(path);
+out:
+	if (r != 0)
+		nhi_pamidx_abort(w);
+	else {
+		nhi_buf_free(&w->rec);
+		free(w);
+	}
+	return r;
+}
+
+void
+nhi_pamidx_abort(struct nhi_pamidx_writer *w)
+{
+	if (w == NULL)
+		return;
+	if (!w->finished) {
+		/*
+		 * tinycdb frees its record lists only in cdb_make_finish; with
+		 * no descriptor its writes fail at once and nothing reaches
+		 * any file.
+		 */
+		w->cm.cdb_fd = -1;
+		(void)cdb_make_finish(&w->cm);
+	}
+	nhi_atomic_abort(&w->a);
+	nhi_buf_free(&w->rec);
+	free(w);
+}
+
+/* Reading. */
+
+struct cursor {
+	const char *p;
+	size_t left;
+};
+
+static const char *
+field(struct cursor *c)
+{
+	const char *s = c->p, *end;
+
+	if (c->left == 0 || (end = memchr(c->p, '\0', c->left)) == NULL)
+		return NULL;
+	c->left -= (size_t)(end - s) + 1;
+	c->p = end + 1;
+	return s;
+}
+
+static int
+field_int(struct cursor *c, int64_t min, int64_t max, int64_t *ret)
+{
+	const char *s = field(c);
+
+	if (s == NULL || nhi_parse_int(s, min, max, ret) != 0)
+		return -1;
+	return 0;
+}
+
+/* A copy of the next field; optional fields may be empty (then NULL). */
+static int
+field_str(struct cursor *c, bool optional, bool (*valid)(const char *),
+    char **ret)
+{
+	const char *s = field(c);
+
+	if (s == NULL)
+		return -1;
+	if (*s == '\0') {
+		if (!optional)
+			return -1;
+		*ret = NULL;
+		return 0;
+	}
+	if (valid != NULL && !valid(s))
+		return -1;
+	return (*ret = strdup(s)) == NULL ? -1 : 0;
+}
+
+static int
+field_copy(struct cursor *c, char *buf, size_t len)
+{
+	const char *s = field(c);
+
+	if (s == NULL || strlen(s) >= len)
+		return -1;
+	memcpy(buf, s, strlen(s) + 1);
+	return 0;
+}
+
+/* What a binding's lists may hold, as nhi_binding_parse allows them. */
+static bool
+valid_host(const char *s)
+{
+	if (s[0] == '@')
+		return nhi_valid_name(s + 1);
+	return nhi_valid_glob(s);
+}
+
+static bool
+valid_service(const char *s)
+{
+	return strcmp(s, "*") == 0 || nhi_valid_service(s);
+}
+
+static bool
+valid_keyid(const char *s)
+{
+	return strlen(s) == NHI_KEYID_LEN &&
+	    strspn(s, "0123456789abcdef") == NHI_KEYID_LEN;
+}
+
+static int
+field_strv(struct cursor *c, bool (*valid)(const char *),
+    struct nhi_strv *ret)
+{
+	const char *s;
+	int64_t n, i;
+
+	if (field_int(c, 0, NHI_MAX_LIST, &n) != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((s = field(c)) == NULL || *s == '\0' || !valid(s) ||
+		    nhi_strv_add(ret, s) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+binding_decode(const char *rec, size_t len, const char *account,
+    struct nhi_binding **ret)
+{
+	struct cursor c = { rec, len };
+	struct nhi_binding *b;
+	int64_t kind, v;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return -1;
+	if (field_str(&c, false, nhi_valid_text, &b->id) != 0 ||
+	    field_str(&c, false, nhi_valid_name, &b->account) != 0 ||
+	    strcmp(b->account, account) != 0 ||
+	    field_int(&c, NHI_CRED_SSH_KEY, NHI_CRED_CHECKOUT, &kind) != 0 ||
+	    field_str(&c, true, nhi_valid_plain, &b->cred_key) != 0 ||
+	    field_copy(&c, b->cred_fp, sizeof(b->cred_fp)) != 0 ||
+	    field_str(&c, true, nhi_valid_name, &b->cred_user) != 0 ||
+	    field_strv(&c, valid_host, &b->hosts) != 0 ||
+	    field_strv(&c, valid_service, &b->services) != 0 ||
+	    field_strv(&c, nhi_valid_cidr, &b->source) != 0 ||
+	    field_int(&c, INT64_MIN, INT64_MAX, &b->not_before) != 0 ||
+	    field_int(&c, INT64_MIN, INT64_MAX, &b->not_after) != 0 ||
+	    field_int(&c, INT64_MIN, INT64_MAX, &b->issued_at) != 0 ||
+	    field_int(&c, 0, INT64_MAX, &v) != 0 ||
+	    field_str(&c, false, nhi_valid_text, &b->owner) != 0 ||
+	    field_str(&c, false, nhi_valid_text, &b->approver) != 0 ||
+	    field_str(&c, false, nhi_valid_text, &b->ticket) != 0 ||
+	    field_copy(&c, b->issuer, sizeof(b->issuer)) != 0 ||
+	    !valid_keyid(b->issuer) || c.left != 0)
+		goto fail;
+	b->cred_kind = (enum nhi_cred_kind)kind;
+	b->max_session = v;
+	/* Each credential kind carries exactly what it is matched on. */
+	if (b->not_before >= b->not_after ||
+	    (kind == NHI_CRED_SSH_KEY && (b->cred_key == NULL ||
+	    !nhi_valid_fingerprint(b->cred_fp))) ||
+	    (kind == NHI_CRED_USER && b->cred_user == NULL))
+		goto fail;
+	*ret = b;
+	return 0;
+fail:
+	nhi_binding_free(b);
+	return -1;
+}
+
+static int
+account_decode(const char *rec, size_t len, struct nhi_account **ret)
+{
+	struct cursor c = { rec, len };
+	struct nhi_account *a;
+	int64_t uid, gid;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return -1;
+	if (field_str(&c, false, nhi_valid_name, &a->name) != 0 ||
+	    field_int(&c, 1, UINT32_MAX - 1, &uid) != 0 ||
+	    field_int(&c, 1, UINT32_MAX - 1, &gid) != 0 ||
+	    field_str(&c, false, nhi_valid_text, &a->owner) != 0 ||
+	    field_str(&c, true, nhi_valid_description, &a->description) != 0 ||
+	    field_str(&c, true, nhi_valid_path, &a->home) != 0 ||
+	    field_str(&c, true, nhi_valid_path, &a->shell) != 0 ||
+	    field_strv(&c, nhi_valid_name, &a->groups) != 0 ||
+	    field_int(&c, 0, INT64_MAX, &a->recertify_by) != 0 ||
+	    field_int(&c, INT64_MIN, INT64_MAX, &a->issued_at) != 0 ||
+	    field_copy(&c, a->issuer, sizeof(a->issuer)) != 0 ||
+	    !valid_keyid(a->issuer) || c.left != 0)
+		goto fail;
+	a->uid = (uint32_t)uid;
+	a->gid = (uint32_t)gid;
+	*ret = a;
+	return 0;
+fail:
+	nhi_account_free(a);
+	return -1;
+}
+
+static int
+meta_decode(const char *rec, size_t len, struct nhi_pamidx *x)
+{
+	struct cursor c;
+	int64_t nb, na, nd;
+
+	if (len < NHI_PAMIDX_MAGIC_LEN ||
+	    memcmp(rec, NHI_PAMIDX_MAGIC, NHI_PAMIDX_MAGIC_LEN) != 0)
+		return -1;
+	c.p = rec + NHI_PAMIDX_MAGIC_LEN;
+	c.left = len - NHI_PAMIDX_MAGIC_LEN;
+	if (field_int(&c, 1, INT64_MAX, &x->meta.version) != 0 ||
+	    field_int(&c, 0, INT64_MAX, &x->meta.issued_at) != 0 ||
+	    field_int(&c, 0, INT64_MAX, &x->meta.expires_at) != 0 ||
+	    field_copy(&c, x->meta.sha256, sizeof(x->meta.sha256)) != 0 ||
+	    strlen(x->meta.sha256) != 64 ||
+	    strspn(x->meta.sha256, "0123456789abcdef") != 64 ||
+	    field_int(&c, 0, INT64_MAX, &x->meta.installed_at) != 0 ||
+	    field_int(&c, 0, INT64_MAX, &nb) != 0 ||
+	    field_int(&c, 0, INT64_MAX, &na) != 0 ||
+	    field_int(&c, 0, INT64_MAX, &nd) != 0 || c.left != 0)
+		return -1;
+	x->n_bindings = (size_t)nb;
+	x->n_accounts = (size_t)na;
+	x->n_deny = (size_t)nd;
+	return 0;
+}
+
+/*
+ * Looks key up. Returns 1 with the value, 0 when absent, -1 when the file
+ * is corrupt (tinycdb checks every offset against the file size).
+ */
+static int
+lookup(struct nhi_pamidx *x, const char *key, unsigned klen,
+    const char **ret, size_t *ret_len)
+{
+	const void *p;
+	int r;
+
+	if ((r = cdb_find(&x->cdb, key, klen)) <= 0)
+		return r;
+	if ((p = cdb_getdata(&x->cdb)) == NULL)
+		return -1;
+	*ret = p;
+	*ret_len = cdb_datalen(&x->cdb);
+	return 1;
+}
+
+/*
+ * The index holds authorization data: it is trusted only when root or
+ * this process's own user owns it and nobody else can write to it.
+ */
+static int
+file_check(int fd, const char *path, struct nhi_err *e)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return nhi_err_set(e, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return nhi_err_set(e, "%s: not a regular file", path);
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return nhi_err_set(e, "%s: owned by uid %u, not root", path,
+		    (unsigned)st.st_uid);
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		return nhi_err_set(e, "%s: writable by group or others", path);
+	if (st.st_size > UINT32_MAX)
+		return nhi_err_set(e, "%s: too large for a cdb file", path);
+	return 0;
+}
+
+int
+nhi_pamidx_open(const char *path, struct nhi_pamidx **ret,
+    struct nhi_err *e)
+{
+	struct nhi_pamidx *x;
+	const char *rec;
+	size_t len;
+	int r;
+
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return nhi_err_set(e, "%s: out of memory", path);
+	x->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (x->fd < 0) {
+		nhi_err_set(e, "%s: %s", path, strerror(errno));
+		free(x);
+		return -1;
+	}
+	if (file_check(x->fd, path, e) != 0)
+		goto fail;
+	if (cdb_init(&x->cdb, x->fd) != 0) {
+		nhi_err_set(e, "%s: not a PAM index (cdb: %s)", path,
+		    strerror(errno));
+		goto fail;
+	}
+	r = lookup(x, META_KEY, META_KEYLEN, &rec, &len);
+	if (r <= 0 || meta_decode(rec, len, x) != 0) {
+		nhi_err_set(e, "%s: not a PAM index of this version", path);
+		goto fail;
+	}
+	*ret = x;
+	return 0;
+fail:
+	nhi_pamidx_close(x);
+	return -1;
+}
+
+void
+nhi_pamidx_close(struct nhi_pamidx *x)
+{
+	if (x == NULL)
+		return;
+	if (x->cdb.cdb_mem != NULL)
+		cdb_free(&x->cdb);
+	if (x->fd >= 0)
+		(void)close(x->fd);
+	free(x);
+}
+
+const struct nhi_regmeta *
+nhi_pamidx_meta(const struct nhi_pamidx *x)
+{
+	return &x->meta;
+}
+
+void
+nhi_pamidx_counts(const struct nhi_pamidx *x, size_t *ret_bindings,
+    size_t *ret_accounts, size_t *ret_deny)
+{
+	*ret_bindings = x->n_bindings;
+	*ret_accounts = x->n_accounts;
+	*ret_deny = x->n_deny;
+}
+
+/* A deny list that cannot be read fails closed: corrupt counts as denied. */
+bool
+nhi_pamidx_denied(struct nhi_pamidx *x, enum nhi_deny_kind k,
+    const char *value)
+{
+	char key[KEY_MAX];
+	unsigned klen;
+
+	if (value == NULL || key_make('d', deny_sub(k), value, key,
+	    &klen) != 0)
+		return false;
+	return cdb_find(&x->cdb, key, klen) != 0;
+}
+
+static int
+account_get(struct nhi_pamidx *x, char tag, const char *value,
+    struct nhi_account **ret, struct nhi_err *e)
+{
+	struct nhi_account *a;
+	char key[KEY_MAX];
+	const char *rec;
+	unsigned klen;
+	size_t len;
+	int r;
+
+	*ret = NULL;
+	if (key_make(tag, '\0', value, key, &klen) != 0)
+		return 0;
+	if ((r = lookup(x, key, klen, &rec, &len)) == 0)
+		return 0;
+	if (r < 0 || account_decode(rec, len, &a) != 0)
+		return nhi_err_set(e, "PAM index: corrupt account record "
+		    "for \"%.32s\"", value);
+	if (tag == 'a' && strcmp(a->name, value) != 0) {
+		nhi_account_free(a);
+		return nhi_err_set(e, "PAM index: account record under the "
+		    "wrong name");
+	}
+	*ret = a;
+	return 0;
+}
+
+int
+nhi_pamidx_account_by_uid(struct nhi_pamidx *x, uint32_t uid,
+    struct nhi_account **ret, struct nhi_err *e)
+{
+	struct nhi_account *a;
+	char buf[16];
+
+	(void)snprintf(buf, sizeof(buf), "%" PRIu32, uid);
+	if (account_get(x, 'u', buf, &a, e) != 0)
+		return -1;
+	if (a != NULL && a->uid != uid) {
+		nhi_account_free(a);
+		return nhi_err_set(e, "PAM index: account record under the "
+		    "wrong uid");
+	}
+	*ret = a;
+	return 0;
+}
+
+static bool
+binding_revoked(struct nhi_pamidx *x, const struct nhi_binding *b)
+{
+	return nhi_pamidx_denied(x, NHI_DENY_BINDING, b->id) ||
+	    nhi_pamidx_denied(x, NHI_DENY_OWNER, b->owner) ||
+	    (b->cred_kind == NHI_CRED_SSH_KEY &&
+	    nhi_pamidx_denied(x, NHI_DENY_KEY, b->cred_fp));
+}
+
+static int
+view_add(struct nhi_view *v, struct nhi_binding *b, size_t *cap)
+{
+	struct nhi_binding **nb;
+	size_t ncap;
+
+	if (v->n_bindings == *cap) {
+		ncap = *cap == 0 ? 8 : *cap * 2;
+		if ((nb = reallocarray(v->bindings, ncap, sizeof(*nb))) ==
+		    NULL)
+			return -1;
+		v->bindings = nb;
+		*cap = ncap;
+	}
+	v->bindings[v->n_bindings++] = b;
+	return 0;
+}
+
+int
+nhi_pamidx_view(struct nhi_pamidx *x, const char *account,
+    struct nhi_view *v, struct nhi_err *e)
+{
+	struct cdb_find f;
+	struct nhi_binding *b;
+	char key[KEY_MAX];
+	const void *rec;
+	unsigned klen;
+	size_t cap = 0;
+	int r;
+
+	memset(v, 0, sizeof(*v));
+	if (account == NULL || key_make('b', '\0', account, key, &klen) != 0)
+		return nhi_err_set(e, "PAM index: bad account name");
+	v->meta = x->meta;
+	if (account_get(x, 'a', account, &v->account, e) != 0)
+		goto fail;
+
+	if ((r = cdb_findinit(&f, &x->cdb, key, klen)) < 0)
+		goto corrupt;
+	while (r > 0 && (r = cdb_findnext(&f)) > 0) {
+		rec = cdb_getdata(&x->cdb);
+		if (rec == NULL || binding_decode(rec, cdb_datalen(&x->cdb),
+		    account, &b) != 0)
+			goto corrupt;
+		b->revoked = binding_revoked(x, b);
+		if (view_add(v, b, &cap) != 0) {
+			nhi_binding_free(b);
+			nhi_err_set(e, "PAM index: out of memory");
+			goto fail;
+		}
+	}
+	if (r < 0)
+		goto corrupt;
+	v->have_register = true;
+	return 0;
+corrupt:
+	nhi_err_set(e, "PAM index: corrupt binding record for \"%.32s\"",
+	    account);
+fail:
+	nhi_view_clear(v);
+	return -1;
+}
+
+void
+nhi_view_clear(struct nhi_view *v)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	nhi_account_free(v->account);
+	for (i = 0; i < v->n_bindings; i++)
+		nhi_binding_free(v->bindings[i]);
+	free(v->bindings);
+	memset(v, 0, sizeof(*v));
+}

@@ -10,6 +10,10 @@
 #include "register.h"
 #include "statement.h"
 
+/* 8 bytes at the start of the meta record; the last is the format version. */
+#define NHI_PAMIDX_MAGIC "NHIPAM\0\1"
+#define NHI_PAMIDX_MAGIC_LEN 8
+
 struct nhi_regmeta {
 	int64_t version, issued_at, expires_at;
 	char sha256[65];
@@ -25,9 +29,20 @@ int nhi_pamidx_add_account(struct nhi_pamidx_writer *w,
     const struct nhi_account *a, struct nhi_err *e);
 int nhi_pamidx_add_deny(struct nhi_pamidx_writer *w,
     const struct nhi_deny *d, struct nhi_err *e);
-/* Writes the meta record and installs the file atomically (mode 0600). */
+/*
+ * Writes the meta record and completes the temporary file without
+ * installing it, so that a caller installing several files can do every
+ * step that may fail for want of space before the first rename.
+ */
+int nhi_pamidx_finish(struct nhi_pamidx_writer *w,
+    const struct nhi_regmeta *meta, struct nhi_err *e);
+/*
+ * Writes the meta record (unless nhi_pamidx_finish did) and installs the
+ * file atomically (mode 0600). Frees w whatever the outcome.
+ */
 int nhi_pamidx_commit(struct nhi_pamidx_writer *w,
     const struct nhi_regmeta *meta, struct nhi_err *e);
+/* Removes the temporary file and frees w. */
 void nhi_pamidx_abort(struct nhi_pamidx_writer *w);
 
 /* What the index says about one account: the decision's input. */
@@ -45,12 +60,16 @@ int nhi_pamidx_open(const char *path, struct nhi_pamidx **ret,
     struct nhi_err *e);
 void nhi_pamidx_close(struct nhi_pamidx *x);
 const struct nhi_regmeta *nhi_pamidx_meta(const struct nhi_pamidx *x);
+/* The record counts the writer stored in the meta record. */
+void nhi_pamidx_counts(const struct nhi_pamidx *x, size_t *ret_bindings,
+    size_t *ret_accounts, size_t *ret_deny);
 /* Fills v for account; v->have_register is set true. */
 int nhi_pamidx_view(struct nhi_pamidx *x, const char *account,
     struct nhi_view *v, struct nhi_err *e);
 /* The pseudonymous account with this uid, or ret NULL when none. */
 int nhi_pamidx_account_by_uid(struct nhi_pamidx *x, uint32_t uid,
     struct nhi_account **ret, struct nhi_err *e);
+/* True when the deny list holds value (and when the index is corrupt). */
 bool nhi_pamidx_denied(struct nhi_pamidx *x, enum nhi_deny_kind k,
     const char *value);
 void nhi_view_clear(struct nhi_view *v);
