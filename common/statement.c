@@ -30,12 +30,6 @@ valid_host(const char *s)
 	return nhi_valid_glob(s) && strchr(s, '@') == NULL;
 }
 
-static bool
-valid_service_or_all(const char *s)
-{
-	return strcmp(s, "*") == 0 || nhi_valid_service(s);
-}
-
 /* A passwd field may not hold ':' (the separator) either. */
 static bool
 valid_passwd_path(const char *s)
@@ -126,7 +120,7 @@ parse_binding_fields(json_object *o, struct nhi_binding *b,
 	    nhi_json_str(o, "account", nhi_valid_name, &b->account, e) != 0 ||
 	    parse_credential(o, b, e) != 0 ||
 	    nhi_json_strv(o, "hosts", valid_host, &b->hosts, e) != 0 ||
-	    nhi_json_strv(o, "services", valid_service_or_all, &b->services,
+	    nhi_json_strv(o, "services", nhi_valid_service_or_all, &b->services,
 	    e) != 0 ||
 	    nhi_json_int(o, "not_before", TIME_MIN, TIME_MAX, &b->not_before,
 	    e) != 0 ||

@@ -70,6 +70,12 @@ nhi_valid_service(const char *s)
 	return valid_charset(s, NHI_MAX_NAME, "._-");
 }
 
+bool
+nhi_valid_service_or_all(const char *s)
+{
+	return s != NULL && (strcmp(s, "*") == 0 || nhi_valid_service(s));
+}
+
 /*
  * Length of the well-formed UTF-8 sequence at p (2 to 4 bytes), or 0 when
  * it is malformed, overlong, a surrogate or beyond U+10FFFF.
@@ -325,30 +331,28 @@ nhi_parse_int(const char *s, int64_t min, int64_t max, int64_t *ret_v)
 }
 
 int
-nhi_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
+nhi_read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len)
 {
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0, cap;
 	ssize_t n;
-	int fd, saved, r = -1;
+	int saved, r = -1;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
-		return -1;
 	if (fstat(fd, &st) != 0)
-		goto out;
+		return -1;
 	if (!S_ISREG(st.st_mode)) {
 		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-		goto out;
+		return -1;
 	}
 	if ((uintmax_t)st.st_size > max) {
 		errno = EFBIG;
-		goto out;
+		return -1;
 	}
 	/* The file may grow while we read; the loop, not st_size, decides. */
 	cap = (size_t)st.st_size + 1;
 	if ((buf = malloc(cap)) == NULL)
-		goto out;
+		return -1;
 	for (;;) {
 		if (len + 1 == cap) {
 			char *nb;
@@ -390,6 +394,19 @@ nhi_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
 out:
 	saved = errno;
 	free(buf);
+	errno = saved;
+	return r;
+}
+
+int
+nhi_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
+{
+	int fd, r, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return -1;
+	r = nhi_read_fd(fd, max, ret_buf, ret_len);
+	saved = errno;
 	(void)close(fd);
 	errno = saved;
 	return r;

@@ -22,6 +22,7 @@ bool nhi_valid_name(const char *s);
 bool nhi_valid_text(const char *s);
 bool nhi_valid_glob(const char *s);
 bool nhi_valid_service(const char *s);
+bool nhi_valid_service_or_all(const char *s);	/* a service name or "*" */
 bool nhi_valid_description(const char *s);
 bool nhi_valid_path(const char *s);	/* absolute, no control characters */
 bool nhi_valid_plain(const char *s);	/* no control characters */
@@ -50,6 +51,8 @@ int nhi_parse_int(const char *s, int64_t min, int64_t max, int64_t *ret_v);
  */
 int nhi_read_file(const char *path, size_t max, char **ret_buf,
     size_t *ret_len);
+/* The same for a descriptor already open (for checks made with fstat). */
+int nhi_read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len);
 
 /*
  * Writes data to path atomically: a temporary file in the same directory,

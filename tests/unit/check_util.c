@@ -30,6 +30,8 @@ START_TEST(name_follows_posix_portable_set)
 
 	ck_assert_msg(nhi_valid_name(c->s) == c->ok, "\"%s\"", c->s);
 	ck_assert_msg(nhi_valid_service(c->s) == c->ok, "\"%s\"", c->s);
+	ck_assert_msg(nhi_valid_service_or_all(c->s) == c->ok, "\"%s\"",
+	    c->s);
 }
 END_TEST
 
@@ -104,6 +106,9 @@ START_TEST(path_must_be_absolute_and_clean)
 	ck_assert(!nhi_valid_path(NULL));
 	ck_assert(!nhi_valid_path("/a\nb"));
 	ck_assert(!nhi_valid_path("/a\x7f"));
+	ck_assert(nhi_valid_service_or_all("*"));
+	ck_assert(!nhi_valid_service_or_all("**"));
+	ck_assert(!nhi_valid_service_or_all(NULL));
 	ck_assert(nhi_valid_plain("any text: \"even\" this"));
 	ck_assert(nhi_valid_plain(""));
 	ck_assert(!nhi_valid_plain("tab\t"));
