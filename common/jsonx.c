@@ -327,7 +327,7 @@ int
 nhi_json_str(json_object *o, const char *field, bool (*valid)(const char *),
     char **ret, struct nhi_err *e)
 {
-	json_object *v;
+	json_object *v = NULL;
 
 	if (lookup(o, field, false, &v, e) != 1)
 		return -1;
@@ -338,7 +338,7 @@ int
 nhi_json_opt_str(json_object *o, const char *field,
     bool (*valid)(const char *), char **ret, struct nhi_err *e)
 {
-	json_object *v;
+	json_object *v = NULL;
 	int r;
 
 	if ((r = lookup(o, field, true, &v, e)) != 1)
@@ -350,7 +350,7 @@ int
 nhi_json_int(json_object *o, const char *field, int64_t min, int64_t max,
     int64_t *ret, struct nhi_err *e)
 {
-	json_object *v;
+	json_object *v = NULL;
 
 	if (lookup(o, field, false, &v, e) != 1)
 		return -1;
@@ -361,7 +361,7 @@ int
 nhi_json_opt_int(json_object *o, const char *field, int64_t min,
     int64_t max, int64_t *ret, struct nhi_err *e)
 {
-	json_object *v;
+	json_object *v = NULL;
 	int r;
 
 	if ((r = lookup(o, field, true, &v, e)) != 1)
@@ -373,7 +373,7 @@ int
 nhi_json_strv(json_object *o, const char *field,
     bool (*valid)(const char *), struct nhi_strv *ret, struct nhi_err *e)
 {
-	json_object *v;
+	json_object *v = NULL;
 
 	if (lookup(o, field, false, &v, e) != 1)
 		return -1;
@@ -384,7 +384,7 @@ int
 nhi_json_opt_strv(json_object *o, const char *field,
     bool (*valid)(const char *), struct nhi_strv *ret, struct nhi_err *e)
 {
-	json_object *v;
+	json_object *v = NULL;
 	int r;
 
 	if ((r = lookup(o, field, true, &v, e)) != 1)
