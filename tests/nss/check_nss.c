@@ -879,6 +879,8 @@ struct worker {
 	int id;
 	volatile bool *stop;
 	long lookups;
+	gid_t *groups;		/* reachable from the main thread (for fork) */
+	long int ngroups;
 	char failure[256];
 };
 
@@ -896,8 +898,7 @@ one_lookup(struct worker *w)
 	char buf[512];
 	struct passwd pw;
 	struct group gr;
-	long int start = 0, size = 0;
-	gid_t *groups = NULL;
+	long int start = 0;
 	unsigned r = (unsigned)rand_r(&w->seed);
 	const struct fx_user *u = &fx_users[r % N_FIXTURE_USERS];
 	const struct fx_group *g = &fx_groups[r % N_FIXTURE_GROUPS];
@@ -931,11 +932,10 @@ one_lookup(struct worker *w)
 			fail_worker(w, "getgrgid miss", st);
 		break;
 	default:
-		st = nss.initgroups_dyn("nhi-7f3a2c", 70001, &start, &size,
-		    &groups, 0, &err);
+		st = nss.initgroups_dyn("nhi-7f3a2c", 70001, &start,
+		    &w->ngroups, &w->groups, 0, &err);
 		if (st != NSS_STATUS_SUCCESS || start != 2)
 			fail_worker(w, "initgroups", st);
-		free(groups);
 		break;
 	}
 	w->lookups++;
@@ -1023,6 +1023,7 @@ run_threads(bool swap, unsigned millis)
 		ck_assert_msg(w[i].failure[0] == '\0', "thread %d: %s", i,
 		    w[i].failure);
 		ck_assert_int_gt(w[i].lookups, 0);
+		free(w[i].groups);
 	}
 }
 
@@ -1084,6 +1085,7 @@ START_TEST(fork_in_the_middle_of_lookups)
 		ck_assert_int_eq(pthread_join(w[i].t, NULL), 0);
 		ck_assert_msg(w[i].failure[0] == '\0', "thread %d: %s", i,
 		    w[i].failure);
+		free(w[i].groups);
 	}
 }
 END_TEST
