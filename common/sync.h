@@ -15,6 +15,12 @@
 #include "nhi.h"
 #include "register.h"
 
+/*
+ * One sync at a time: each takes an flock on STATE_DIR/lock, waiting at
+ * most this many seconds for another one to finish.
+ */
+#define NHI_SYNC_LOCK_WAIT 3
+
 struct nhi_sync_result {
 	bool installed;		/* a new register was installed */
 	bool unchanged;		/* same version and hash as installed */

@@ -1,0 +1,803 @@
+/*
+ * check_sync.c: nhi_sync end to end with file:// URLs in a private
+ * directory: fetch, verify, compile, install, state, and every way a
+ * register can fail without touching what is installed.
+ */
+#include "config.h"
+
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <inttypes.h>
+
+#include <cdb.h>
+#include <sodium.h>
+
+#include "conf.h"
+#include "dsse.h"
+#include "keys.h"
+#include "nssidx.h"
+#include "pamidx.h"
+#include "register.h"
+#include "statement.h"
+#include "sync.h"
+#include "util.h"
+
+#include "testutil.h"
+
+#define NOW 1800000000
+#define MAXST 32
+
+struct fixture {
+	char *dir, *url, *regpath, *statedir;
+	struct nhi_seckey *reg, *iss, *stranger;
+	struct nhi_conf *c;
+	char *st[MAXST];
+	size_t n;
+	/* What the reject callback heard. */
+	size_t rej_line[MAXST];
+	char *rej_msg[MAXST];
+	size_t n_rej;
+};
+
+static struct nhi_seckey *
+key_new(const char *name)
+{
+	struct nhi_seckey *k = calloc(1, sizeof(*k));
+
+	ck_assert_ptr_nonnull(k);
+	ck_assert_int_eq(nhi_crypto_init(), 0);
+	crypto_sign_keypair(k->pk, k->sk);
+	nhi_keyid(k->pk, k->keyid);
+	k->name = strdup(name);
+	return k;
+}
+
+static char *
+path_in(const char *dir, const char *name)
+{
+	char *p;
+
+	ck_assert_int_gt(asprintf(&p, "%s/%s", dir, name), 0);
+	return p;
+}
+
+static void
+write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void
+conf_load(struct fixture *fx, const char *extra)
+{
+	char reg[64], iss[64], *text, *pw, *gr;
+	struct nhi_err e;
+
+	nhi_conf_free(fx->c);
+	nhi_pubkey_encode(fx->reg->pk, reg, sizeof(reg));
+	nhi_pubkey_encode(fx->iss->pk, iss, sizeof(iss));
+	pw = path_in(fx->dir, "passwd");
+	gr = path_in(fx->dir, "group");
+	ck_assert_int_gt(asprintf(&text,
+	    "register_url = %s\n"
+	    "register_key = %s\n"
+	    "host_name = web1\n"
+	    "state_dir = %s\n"
+	    "passwd_file = %s\n"
+	    "group_file = %s\n"
+	    "account_uids = 70000-79999\n"
+	    "account_gids = 70000-79999\n"
+	    "%s"
+	    "[issuer ops]\n"
+	    "key = %s\n"
+	    "accounts = deploy, nhi-*, localgrp\n"
+	    "services = *\n"
+	    "max_window = 30d\n",
+	    fx->url, reg, fx->statedir, pw, gr, extra, iss), 0);
+	ck_assert_msg(nhi_conf_parse("test.conf", text, &fx->c, &e) == 0,
+	    "%s", e.msg);
+	free(text);
+	free(pw);
+	free(gr);
+}
+
+static void
+fixture_init(struct fixture *fx)
+{
+	char *p;
+
+	memset(fx, 0, sizeof(*fx));
+	fx->dir = tu_tmpdir();
+	fx->regpath = path_in(fx->dir, "register.json");
+	fx->statedir = path_in(fx->dir, "state");
+	ck_assert_int_gt(asprintf(&fx->url, "file://%s", fx->regpath), 0);
+	fx->reg = key_new("register");
+	fx->iss = key_new("ops");
+	fx->stranger = key_new("stranger");
+	p = path_in(fx->dir, "passwd");
+	write_text(p, "root:x:0:0:root:/root:/bin/sh\n"
+	    "localuser:x:70500:70500::/home/localuser:/bin/sh\n");
+	free(p);
+	p = path_in(fx->dir, "group");
+	write_text(p, "root:x:0:\nadm:x:4:\ndocker:x:999:\n"
+	    "shared:x:70600:\nlocalgrp:x:70700:\n");
+	free(p);
+	conf_load(fx, "");
+}
+
+static void
+fixture_clear(struct fixture *fx)
+{
+	size_t i;
+
+	for (i = 0; i < fx->n; i++)
+		free(fx->st[i]);
+	for (i = 0; i < fx->n_rej; i++)
+		free(fx->rej_msg[i]);
+	nhi_conf_free(fx->c);
+	nhi_seckey_free(fx->reg);
+	nhi_seckey_free(fx->iss);
+	nhi_seckey_free(fx->stranger);
+	free(fx->url);
+	free(fx->regpath);
+	free(fx->statedir);
+	tu_rmtree(fx->dir);
+}
+
+/* Statements. */
+
+static void
+add_statement(struct fixture *fx, char *env)
+{
+	ck_assert_ptr_nonnull(env);
+	ck_assert_uint_lt(fx->n, MAXST);
+	fx->st[fx->n++] = env;
+}
+
+static char *
+ssh_key_line(void)
+{
+	unsigned char blob[4 + 11 + 4 + 32], pk[32], sk[64];
+	char *b64, *line;
+
+	crypto_sign_keypair(pk, sk);
+	memcpy(blob, "\0\0\0\13ssh-ed25519\0\0\0\40", 19);
+	memcpy(blob + 19, pk, 32);
+	b64 = nhi_b64_encode(blob, sizeof(blob));
+	ck_assert_int_gt(asprintf(&line, "ssh-ed25519 %s", b64), 0);
+	free(b64);
+	return line;
+}
+
+static void
+add_binding(struct fixture *fx, const struct nhi_seckey *k, const char *id,
+    const char *account, enum nhi_cred_kind kind)
+{
+	struct nhi_binding b;
+	char *json;
+
+	memset(&b, 0, sizeof(b));
+	b.id = (char *)(uintptr_t)id;
+	b.account = (char *)(uintptr_t)account;
+	b.cred_kind = kind;
+	if (kind == NHI_CRED_SSH_KEY)
+		b.cred_key = ssh_key_line();
+	else if (kind == NHI_CRED_USER)
+		b.cred_user = strdup("alice");
+	ck_assert_int_eq(nhi_strv_add(&b.hosts, "web*"), 0);
+	ck_assert_int_eq(nhi_strv_add(&b.services, "sshd"), 0);
+	b.not_before = NOW - 3600;
+	b.not_after = NOW + 3600;
+	b.issued_at = NOW - 3600;
+	b.owner = (char *)(uintptr_t)"alice";
+	b.approver = (char *)(uintptr_t)"bob";
+	b.ticket = (char *)(uintptr_t)"CHG-1";
+	memcpy(b.issuer, k->keyid, sizeof(b.issuer));
+	json = nhi_binding_json(&b);
+	ck_assert_ptr_nonnull(json);
+	add_statement(fx, nhi_dsse_sign(k, NHI_PT_BINDING, json,
+	    strlen(json)));
+	free(json);
+	free(b.cred_key);
+	free(b.cred_user);
+	nhi_strv_free(&b.hosts);
+	nhi_strv_free(&b.services);
+}
+
+static void
+add_account(struct fixture *fx, const char *name, uint32_t uid,
+    uint32_t gid, const char *groups)
+{
+	struct nhi_account a;
+	struct nhi_err e;
+	char *json;
+
+	memset(&a, 0, sizeof(a));
+	a.name = (char *)(uintptr_t)name;
+	a.uid = uid;
+	a.gid = gid;
+	a.owner = (char *)(uintptr_t)"alice";
+	a.description = (char *)(uintptr_t)"build bot";
+	a.issued_at = NOW - 3600;
+	memcpy(a.issuer, fx->iss->keyid, sizeof(a.issuer));
+	if (groups != NULL)
+		ck_assert_int_eq(nhi_strv_split(groups, nhi_valid_name,
+		    &a.groups, &e), 0);
+	json = nhi_account_json(&a);
+	ck_assert_ptr_nonnull(json);
+	add_statement(fx, nhi_dsse_sign(fx->iss, NHI_PT_ACCOUNT, json,
+	    strlen(json)));
+	free(json);
+	nhi_strv_free(&a.groups);
+}
+
+/* The usual register: three bindings, two accounts. */
+static void
+add_standard(struct fixture *fx)
+{
+	add_binding(fx, fx->iss, "b-1", "deploy", NHI_CRED_SSH_KEY);
+	add_binding(fx, fx->iss, "b-2", "deploy", NHI_CRED_USER);
+	add_binding(fx, fx->iss, "b-3", "nhi-a", NHI_CRED_CHECKOUT);
+	add_account(fx, "nhi-a", 70001, 70001, "docker");
+	add_account(fx, "nhi-b", 70002, 70600, NULL);
+}
+
+static void
+publish(struct fixture *fx, int64_t version, int64_t expires_at)
+{
+	struct nhi_err e;
+	FILE *f = fopen(fx->regpath, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_msg(nhi_register_publish(fx->reg, version, NOW - 60,
+	    expires_at, NULL, 0, fx->st, fx->n, f, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void
+on_reject(void *ctx, size_t line, const char *reason)
+{
+	struct fixture *fx = ctx;
+
+	ck_assert_uint_lt(fx->n_rej, MAXST);
+	fx->rej_line[fx->n_rej] = line;
+	fx->rej_msg[fx->n_rej++] = strdup(reason);
+}
+
+static int
+sync_at(struct fixture *fx, int64_t now, struct nhi_sync_result *r,
+    struct nhi_err *e)
+{
+	memset(r, 0, sizeof(*r));
+	return nhi_sync(fx->c, now, on_reject, fx, r, e);
+}
+
+/* Finds a rejection on line whose reason contains want. */
+static bool
+rejected(const struct fixture *fx, size_t line, const char *want)
+{
+	size_t i;
+
+	for (i = 0; i < fx->n_rej; i++) {
+		if (fx->rej_line[i] == line && strstr(fx->rej_msg[i], want))
+			return true;
+	}
+	return false;
+}
+
+/* Looking at what is installed. */
+
+static int64_t
+pam_version(const struct fixture *fx)
+{
+	struct nhi_pamidx *x;
+	struct nhi_err e;
+	int64_t v;
+
+	if (nhi_pamidx_open(fx->c->pam_index, &x, &e) != 0)
+		return -1;
+	v = nhi_pamidx_meta(x)->version;
+	nhi_pamidx_close(x);
+	return v;
+}
+
+/* The NSS record under key, or NULL; *ret_len is its length. */
+static char *
+nss_get(const struct fixture *fx, char tag, const char *value,
+    size_t *ret_len)
+{
+	struct cdb cdb;
+	char key[128], *rec = NULL;
+	int fd;
+
+	key[0] = tag;
+	(void)snprintf(key + 1, sizeof(key) - 1, "%s", value);
+	fd = open(fx->c->nss_index, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(cdb_init(&cdb, fd), 0);
+	if (cdb_find(&cdb, key, (unsigned)strlen(key)) > 0) {
+		*ret_len = cdb_datalen(&cdb);
+		rec = malloc(*ret_len + 1);
+		memcpy(rec, cdb_getdata(&cdb), *ret_len);
+		rec[*ret_len] = '\0';
+	}
+	cdb_free(&cdb);
+	close(fd);
+	return rec;
+}
+
+static unsigned char *
+slurp(const char *path, size_t *len)
+{
+	char *buf;
+
+	ck_assert_int_eq(nhi_read_file(path, 1 << 24, &buf, len), 0);
+	return (unsigned char *)buf;
+}
+
+static void
+state_get(const struct fixture *fx, struct nhi_state *s)
+{
+	struct nhi_err e;
+
+	ck_assert_msg(nhi_state_load(fx->statedir, s, &e) == 0, "%s", e.msg);
+}
+
+/* Tests. */
+
+START_TEST(good_sync_installs_both_indexes_and_the_state)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_pamidx *x;
+	struct nhi_account *a;
+	struct nhi_view v;
+	struct nhi_state s;
+	struct nhi_err e;
+	unsigned char *buf, sha[32];
+	char hex[65], *rec;
+	struct stat st;
+	size_t len;
+
+	fixture_init(&fx);
+	add_standard(&fx);
+	publish(&fx, 1, NOW + 3600);
+	ck_assert_msg(sync_at(&fx, NOW, &r, &e) == 0, "%s", e.msg);
+	ck_assert(r.installed);
+	ck_assert(!r.unchanged);
+	ck_assert_int_eq(r.version, 1);
+	ck_assert_uint_eq(r.n_bindings, 3);
+	ck_assert_uint_eq(r.n_accounts, 2);
+	ck_assert_uint_eq(r.n_rejected, 0);
+	ck_assert_uint_eq(fx.n_rej, 0);
+	ck_assert_str_eq(r.source, fx.url);
+
+	/* The PAM index. */
+	ck_assert_int_eq(stat(fx.c->pam_index, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(nhi_pamidx_open(fx.c->pam_index, &x, &e), 0);
+	ck_assert_int_eq(nhi_pamidx_meta(x)->version, 1);
+	ck_assert_int_eq(nhi_pamidx_meta(x)->installed_at, NOW);
+	ck_assert_int_eq(nhi_pamidx_view(x, "deploy", &v, &e), 0);
+	ck_assert_uint_eq(v.n_bindings, 2);
+	nhi_view_clear(&v);
+	ck_assert_int_eq(nhi_pamidx_account_by_uid(x, 70001, &a, &e), 0);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_str_eq(a->name, "nhi-a");
+	nhi_account_free(a);
+	nhi_pamidx_close(x);
+
+	/* The NSS index: passwd, private group, supplementary groups. */
+	ck_assert_int_eq(stat(fx.c->nss_index, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0644);
+	rec = nss_get(&fx, NHI_NSSIDX_TAG_PWNAM, "nhi-a", &len);
+	ck_assert_ptr_nonnull(rec);
+	ck_assert_mem_eq(rec, "nhi-a\0" "70001\0" "70001\0"
+	    "nhi owner alice (build bot)\0" "/home/nhi-a\0" "/bin/sh\0", len);
+	free(rec);
+	rec = nss_get(&fx, NHI_NSSIDX_TAG_GRNAM, "nhi-a", &len);
+	ck_assert_ptr_nonnull(rec);
+	ck_assert_str_eq(rec + strlen(rec) + 1, "70001");
+	free(rec);
+	rec = nss_get(&fx, NHI_NSSIDX_TAG_MEMBER, "nhi-a", &len);
+	ck_assert_ptr_nonnull(rec);
+	ck_assert_mem_eq(rec, "999", 4);
+	free(rec);
+	/* nhi-b's gid is the local group "shared": no private group. */
+	ck_assert_ptr_null(nss_get(&fx, NHI_NSSIDX_TAG_GRNAM, "nhi-b", &len));
+	rec = nss_get(&fx, NHI_NSSIDX_TAG_PWUID, "70002", &len);
+	ck_assert_ptr_nonnull(rec);
+	ck_assert_str_eq(rec, "nhi-b");
+	free(rec);
+
+	/* The state. */
+	state_get(&fx, &s);
+	buf = slurp(fx.regpath, &len);
+	crypto_hash_sha256(sha, buf, len);
+	nhi_hex(sha, 32, hex);
+	free(buf);
+	ck_assert_int_eq(s.version, 1);
+	ck_assert_str_eq(s.sha256, hex);
+	ck_assert_int_eq(s.issued_at, NOW - 60);
+	ck_assert_int_eq(s.expires_at, NOW + 3600);
+	ck_assert_int_eq(s.last_success, NOW);
+	ck_assert_int_eq(s.last_attempt, NOW);
+	ck_assert_str_eq(s.last_error, "");
+	ck_assert_str_eq(s.source, fx.url);
+	ck_assert_uint_eq(s.n_bindings, 3);
+	ck_assert_uint_eq(s.n_accounts, 2);
+	fixture_clear(&fx);
+}
+END_TEST
+
+START_TEST(same_register_again_is_unchanged_and_not_reinstalled)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_state s;
+	struct nhi_err e;
+	struct stat st1, st2;
+
+	fixture_init(&fx);
+	add_standard(&fx);
+	publish(&fx, 1, NOW + 3600);
+	ck_assert_int_eq(sync_at(&fx, NOW, &r, &e), 0);
+	ck_assert_int_eq(stat(fx.c->pam_index, &st1), 0);
+	ck_assert_msg(sync_at(&fx, NOW + 10, &r, &e) == 0, "%s", e.msg);
+	ck_assert(r.unchanged);
+	ck_assert(!r.installed);
+	ck_assert_uint_eq(r.n_bindings, 3);
+	ck_assert_int_eq(stat(fx.c->pam_index, &st2), 0);
+	ck_assert_uint_eq(st1.st_ino, st2.st_ino);
+	state_get(&fx, &s);
+	ck_assert_int_eq(s.last_success, NOW + 10);
+
+	/* A lost index under an unchanged register is rebuilt. */
+	ck_assert_int_eq(unlink(fx.c->pam_index), 0);
+	ck_assert_msg(sync_at(&fx, NOW + 20, &r, &e) == 0, "%s", e.msg);
+	ck_assert(r.unchanged);
+	ck_assert(r.installed);
+	ck_assert_int_eq(pam_version(&fx), 1);
+	fixture_clear(&fx);
+}
+END_TEST
+
+START_TEST(tampered_register_fails_and_installed_indexes_stay)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_state s;
+	struct nhi_err e;
+	unsigned char *nss1, *nss2, *buf;
+	size_t l1, l2, len, off;
+	char *nl;
+	FILE *f;
+
+	fixture_init(&fx);
+	add_standard(&fx);
+	publish(&fx, 1, NOW + 3600);
+	ck_assert_int_eq(sync_at(&fx, NOW, &r, &e), 0);
+	nss1 = slurp(fx.c->nss_index, &l1);
+
+	add_account(&fx, "nhi-c", 70003, 70003, NULL);
+	publish(&fx, 2, NOW + 3600);
+	buf = slurp(fx.regpath, &len);
+	nl = memchr(buf, '\n', len);
+	off = (size_t)(nl - (char *)buf) + 30;
+	buf[off] = buf[off] == 'A' ? 'B' : 'A';
+	f = fopen(fx.regpath, "w");
+	ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
+	fclose(f);
+	free(buf);
+
+	ck_assert_int_eq(sync_at(&fx, NOW + 5, &r, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "statements_sha256"));
+	ck_assert_int_eq(pam_version(&fx), 1);
+	nss2 = slurp(fx.c->nss_index, &l2);
+	ck_assert_uint_eq(l1, l2);
+	ck_assert_mem_eq(nss1, nss2, l1);
+	state_get(&fx, &s);
+	ck_assert_int_eq(s.version, 1);
+	ck_assert_int_eq(s.last_success, NOW);
+	ck_assert_int_eq(s.last_attempt, NOW + 5);
+	ck_assert_ptr_nonnull(strstr(s.last_error, "statements_sha256"));
+	free(nss1);
+	free(nss2);
+	fixture_clear(&fx);
+}
+END_TEST
+
+START_TEST(older_version_is_refused_as_a_rollback)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_state s;
+	struct nhi_err e;
+
+	fixture_init(&fx);
+	add_standard(&fx);
+	publish(&fx, 5, NOW + 3600);
+	ck_assert_int_eq(sync_at(&fx, NOW, &r, &e), 0);
+	publish(&fx, 4, NOW + 3600);
+	ck_assert_int_eq(sync_at(&fx, NOW + 1, &r, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "rollback"));
+	ck_assert_int_eq(pam_version(&fx), 5);
+	state_get(&fx, &s);
+	ck_assert_int_eq(s.version, 5);
+	ck_assert_ptr_nonnull(strstr(s.last_error, "rollback"));
+	fixture_clear(&fx);
+}
+END_TEST
+
+START_TEST(same_version_with_other_content_is_an_alarm)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_err e;
+
+	fixture_init(&fx);
+	add_standard(&fx);
+	publish(&fx, 3, NOW + 3600);
+	ck_assert_int_eq(sync_at(&fx, NOW, &r, &e), 0);
+	add_binding(&fx, fx.iss, "b-9", "deploy", NHI_CRED_USER);
+	publish(&fx, 3, NOW + 3600);
+	ck_assert_int_eq(sync_at(&fx, NOW + 1, &r, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "same version with a different "
+	    "hash"));
+	ck_assert_int_eq(pam_version(&fx), 3);
+	fixture_clear(&fx);
+}
+END_TEST
+
+START_TEST(expired_register_is_refused)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_err e;
+
+	fixture_init(&fx);
+	add_standard(&fx);
+	publish(&fx, 1, NOW + 100);
+	ck_assert_int_eq(sync_at(&fx, NOW + 100 + 60, &r, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "expired"));
+	ck_assert_int_eq(pam_version(&fx), -1);
+	fixture_clear(&fx);
+}
+END_TEST
+
+START_TEST(bad_accounts_are_rejected_and_the_rest_kept)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_err e;
+	size_t len;
+	char *rec;
+
+	fixture_init(&fx);
+	add_account(&fx, "nhi-a", 70001, 70001, NULL);		/* line 2 */
+	add_account(&fx, "nhi-far", 80000, 70010, NULL);	/* 3 */
+	add_account(&fx, "nhi-gid", 70011, 90000, NULL);	/* 4 */
+	add_account(&fx, "nhi-lu", 70500, 70012, NULL);		/* 5 */
+	add_account(&fx, "localgrp", 70013, 70013, NULL);	/* 6 */
+	add_account(&fx, "nhi-x1", 70020, 70020, NULL);		/* 7 */
+	add_account(&fx, "nhi-x2", 70020, 70021, NULL);		/* 8 */
+	add_account(&fx, "nhi-dup", 70030, 70030, NULL);	/* 9 */
+	add_account(&fx, "nhi-dup", 70031, 70031, NULL);	/* 10 */
+	add_account(&fx, "nhi-grp", 70040, 70040, "nosuch");	/* 11 */
+	add_account(&fx, "other", 70050, 70050, NULL);		/* 12 */
+	add_account(&fx, "nhi-g1", 70060, 70061, NULL);		/* 13 */
+	add_account(&fx, "nhi-g2", 70062, 70061, NULL);		/* 14 */
+	add_account(&fx, "nhi-root", 70070, 70070, "root");	/* 15 */
+	add_account(&fx, "nhi-b", 70002, 70600, "adm,docker");	/* 16 */
+	publish(&fx, 1, NOW + 3600);
+	ck_assert_msg(sync_at(&fx, NOW, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.n_accounts, 2);
+	ck_assert_uint_eq(r.n_rejected, 13);
+	ck_assert_uint_eq(fx.n_rej, 13);
+	ck_assert(rejected(&fx, 3, "outside account_uids"));
+	ck_assert(rejected(&fx, 4, "outside account_gids"));
+	ck_assert(rejected(&fx, 5, "local user"));
+	ck_assert(rejected(&fx, 6, "local group"));
+	ck_assert(rejected(&fx, 7, "uid 70020 also claimed by account "
+	    "nhi-x2 (line 8)"));
+	ck_assert(rejected(&fx, 8, "nhi-x1 (line 7)"));
+	ck_assert(rejected(&fx, 9, "name also claimed on line 10"));
+	ck_assert(rejected(&fx, 10, "name also claimed on line 9"));
+	ck_assert(rejected(&fx, 11, "group nosuch not found"));
+	ck_assert(rejected(&fx, 12, "may not issue"));
+	ck_assert(rejected(&fx, 13, "gid 70061 also claimed"));
+	ck_assert(rejected(&fx, 14, "gid 70061 also claimed"));
+	ck_assert(rejected(&fx, 15, "gid 0"));
+
+	rec = nss_get(&fx, NHI_NSSIDX_TAG_PWNAM, "nhi-a", &len);
+	ck_assert_ptr_nonnull(rec);
+	free(rec);
+	rec = nss_get(&fx, NHI_NSSIDX_TAG_MEMBER, "nhi-b", &len);
+	ck_assert_ptr_nonnull(rec);
+	ck_assert_mem_eq(rec, "4\0" "999", 6);
+	free(rec);
+	ck_assert_ptr_null(nss_get(&fx, NHI_NSSIDX_TAG_PWNAM, "nhi-x1", &len));
+	ck_assert_ptr_null(nss_get(&fx, NHI_NSSIDX_TAG_PWNAM, "nhi-dup",
+	    &len));
+	ck_assert_ptr_null(nss_get(&fx, NHI_NSSIDX_TAG_PWUID, "70500", &len));
+	fixture_clear(&fx);
+}
+END_TEST
+
+START_TEST(bad_statements_are_rejected_by_line_and_the_rest_kept)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_pamidx *x;
+	struct nhi_view v;
+	struct nhi_err e;
+	char *sig;
+
+	fixture_init(&fx);
+	add_binding(&fx, fx.iss, "b-1", "deploy", NHI_CRED_USER);
+	add_binding(&fx, fx.stranger, "b-2", "deploy", NHI_CRED_USER);
+	add_binding(&fx, fx.iss, "b-3", "deploy", NHI_CRED_USER);
+	sig = strstr(fx.st[2], "\"sig\":\"") + 8;
+	*sig = *sig == 'A' ? 'B' : 'A';
+	add_statement(&fx, nhi_dsse_sign(fx.iss, NHI_PT_REGISTER, "{}", 2));
+	/* Out of the issuer's account globs: kept for the decision. */
+	add_binding(&fx, fx.iss, "b-5", "root", NHI_CRED_CHECKOUT);
+	publish(&fx, 1, NOW + 3600);
+	ck_assert_msg(sync_at(&fx, NOW, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.n_bindings, 2);
+	ck_assert_uint_eq(r.n_rejected, 3);
+	ck_assert(rejected(&fx, 3, "not a trusted issuer"));
+	ck_assert(rejected(&fx, 4, ""));
+	ck_assert(rejected(&fx, 5, "not a statement"));
+	ck_assert_int_eq(nhi_pamidx_open(fx.c->pam_index, &x, &e), 0);
+	ck_assert_int_eq(nhi_pamidx_view(x, "deploy", &v, &e), 0);
+	ck_assert_uint_eq(v.n_bindings, 1);
+	ck_assert_str_eq(v.bindings[0]->id, "b-1");
+	nhi_view_clear(&v);
+	ck_assert_int_eq(nhi_pamidx_view(x, "root", &v, &e), 0);
+	ck_assert_uint_eq(v.n_bindings, 1);
+	nhi_view_clear(&v);
+	nhi_pamidx_close(x);
+	fixture_clear(&fx);
+}
+END_TEST
+
+START_TEST(second_sync_waits_for_the_lock_then_fails_clearly)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_err e;
+	time_t t0;
+	char *lock;
+	int fd;
+
+	fixture_init(&fx);
+	add_standard(&fx);
+	publish(&fx, 1, NOW + 3600);
+	ck_assert_int_eq(mkdir(fx.statedir, 0755), 0);
+	lock = path_in(fx.statedir, "lock");
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+	t0 = time(NULL);
+	ck_assert_int_eq(sync_at(&fx, NOW, &r, &e), -1);
+	ck_assert_int_ge(time(NULL) - t0, NHI_SYNC_LOCK_WAIT - 1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "another sync is running"));
+	ck_assert_int_eq(pam_version(&fx), -1);
+	ck_assert_int_eq(flock(fd, LOCK_UN), 0);
+	ck_assert_msg(sync_at(&fx, NOW, &r, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(pam_version(&fx), 1);
+	close(fd);
+	free(lock);
+	fixture_clear(&fx);
+}
+END_TEST
+
+START_TEST(unreachable_source_fails_and_a_mirror_takes_over)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_state s;
+	struct nhi_err e;
+	char *good;
+
+	fixture_init(&fx);
+	add_standard(&fx);
+	publish(&fx, 1, NOW + 3600);
+	good = fx.url;
+	ck_assert_int_gt(asprintf(&fx.url, "file://%s/missing.json", fx.dir),
+	    0);
+	conf_load(&fx, "");
+	ck_assert_int_eq(sync_at(&fx, NOW, &r, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "missing.json"));
+	state_get(&fx, &s);
+	ck_assert_int_eq(s.version, 0);
+	ck_assert_int_eq(s.last_attempt, NOW);
+	ck_assert_str_ne(s.last_error, "");
+	ck_assert_int_eq(pam_version(&fx), -1);
+
+	/* The missing URL first, the good one as a mirror. */
+	free(fx.url);
+	ck_assert_int_gt(asprintf(&fx.url, "file://%s/missing.json\n"
+	    "register_url = %s", fx.dir, good), 0);
+	conf_load(&fx, "");
+	ck_assert_msg(sync_at(&fx, NOW, &r, &e) == 0, "%s", e.msg);
+	ck_assert_str_eq(r.source, good);
+	free(good);
+	fixture_clear(&fx);
+}
+END_TEST
+
+START_TEST(oversized_register_is_refused)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_err e;
+
+	fixture_init(&fx);
+	add_standard(&fx);
+	publish(&fx, 1, NOW + 3600);
+	conf_load(&fx, "max_register_size = 1000\n");
+	ck_assert_int_eq(sync_at(&fx, NOW, &r, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "max_register_size"));
+	ck_assert_int_eq(pam_version(&fx), -1);
+	conf_load(&fx, "");
+	ck_assert_msg(sync_at(&fx, NOW, &r, &e) == 0, "%s", e.msg);
+	fixture_clear(&fx);
+}
+END_TEST
+
+START_TEST(sync_file_installs_a_local_file)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_err e;
+
+	fixture_init(&fx);
+	add_standard(&fx);
+	publish(&fx, 2, NOW + 3600);
+	ck_assert_msg(nhi_sync_file(fx.c, fx.regpath, NULL, NOW, NULL, NULL,
+	    &r, &e) == 0, "%s", e.msg);
+	ck_assert(r.installed);
+	ck_assert_str_eq(r.source, fx.regpath);
+	ck_assert_int_eq(pam_version(&fx), 2);
+	fixture_clear(&fx);
+}
+END_TEST
+
+static Suite *
+sync_suite(void)
+{
+	Suite *s = suite_create("sync");
+	TCase *t;
+
+	t = tcase_create("sync");
+	tcase_set_timeout(t, 60);
+	tcase_add_test(t, good_sync_installs_both_indexes_and_the_state);
+	tcase_add_test(t, same_register_again_is_unchanged_and_not_reinstalled);
+	tcase_add_test(t, tampered_register_fails_and_installed_indexes_stay);
+	tcase_add_test(t, older_version_is_refused_as_a_rollback);
+	tcase_add_test(t, same_version_with_other_content_is_an_alarm);
+	tcase_add_test(t, expired_register_is_refused);
+	tcase_add_test(t, bad_accounts_are_rejected_and_the_rest_kept);
+	tcase_add_test(t,
+	    bad_statements_are_rejected_by_line_and_the_rest_kept);
+	tcase_add_test(t, second_sync_waits_for_the_lock_then_fails_clearly);
+	tcase_add_test(t, unreachable_source_fails_and_a_mirror_takes_over);
+	tcase_add_test(t, oversized_register_is_refused);
+	tcase_add_test(t, sync_file_installs_a_local_file);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(sync_suite());
+}
