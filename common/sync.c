@@ -203,7 +203,8 @@ local_next(FILE *f, bool group, char **buf, size_t *len,
 		}
 		if (err != ERANGE)
 			break;
-		if (*len >= (1u << 24) || (nb = realloc(*buf, *len * 2)) == NULL)
+		if (*len >= (1u << 24) ||
+		    (nb = realloc(*buf, *len * 2)) == NULL)
 			return nhi_err_set(e, "entry too large");
 		*buf = nb;
 		*len *= 2;

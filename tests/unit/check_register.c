@@ -550,9 +550,10 @@ START_TEST(malformed_header_payloads_are_rejected)
 		  "\"statements_sha256\":\"e3b0c44298fc1c149afbf4c8996fb92427a"
 		  "e41e4649b934ca495991b7852b855\"}",
 		  "kind" },
-		{ "{\"version\":\"1\",\"issued_at\":1,\"expires_at\":5,\"deny\":"
-		  "[],\"statements\":0,\"statements_sha256\":\"e3b0c44298fc1c1"
-		  "49afbf4c8996fb92427ae41e4649b934ca495991b7852b855\"}",
+		{ "{\"version\":\"1\",\"issued_at\":1,\"expires_at\":5,"
+		  "\"deny\":[],\"statements\":0,\"statements_sha256\":\""
+		  "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b"
+		  "7852b855\"}",
 		  "version" },
 	};
 	struct fixture fx;
@@ -870,7 +871,8 @@ START_TEST(malformed_state_files_are_rejected)
 		{ "format=1\nversion=3\nsha256=abc\n" GOOD_TAIL, "sha256" },
 		{ "format=1\nversion=3\nsha256=\n" GOOD_TAIL, "disagree" },
 		{ "format=1\nsha256=\n" GOOD_TAIL, "version: missing" },
-		{ "format=1\nversion=0\nsha256=\n" GOOD_TAIL "junk", "newline" },
+		{ "format=1\nversion=0\nsha256=\n" GOOD_TAIL "junk",
+		  "newline" },
 		{ "format=1\nversion=0\nsha256\n" GOOD_TAIL, "key=value" },
 		{ "", "empty" },
 	};
