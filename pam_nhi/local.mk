@@ -12,13 +12,17 @@ EXTRA_DIST += pam_nhi/pam_nhi.map
 PAM_UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -I$(top_srcdir)/tests/unit
 PAM_UNIT_TESTS = \
 	tests/pam/check_authinfo \
-	tests/pam/check_logline
+	tests/pam/check_logline \
+	tests/pam/check_pam
 check_PROGRAMS += $(PAM_UNIT_TESTS) tests/pam/logsink
 TESTS += $(PAM_UNIT_TESTS)
 
 # Real sshd, su and sudo in mount namespaces (root; skipped otherwise).
 PAM_SHELL_TESTS = \
-	tests/pam/harness.sh
+	tests/pam/harness.sh \
+	tests/pam/sshd.sh \
+	tests/pam/sshd_modes.sh \
+	tests/pam/su_sudo.sh
 TESTS += $(PAM_SHELL_TESTS)
 EXTRA_DIST += $(PAM_SHELL_TESTS) tests/pam/lib.sh
 
@@ -29,3 +33,7 @@ tests_pam_check_logline_SOURCES = tests/pam/check_logline.c
 tests_pam_check_logline_CFLAGS = $(PAM_UNIT_CFLAGS)
 tests_pam_check_logline_LDADD = common/libnhicore.la $(CHECK_LIBS)
 tests_pam_logsink_SOURCES = tests/pam/logsink.c
+tests_pam_check_pam_SOURCES = tests/pam/check_pam.c
+tests_pam_check_pam_CFLAGS = $(PAM_UNIT_CFLAGS) $(PAM_CFLAGS) \
+	-DPAM_NHI_SO='"$(abs_top_builddir)/pam_nhi/.libs/pam_nhi.so"'
+tests_pam_check_pam_LDADD = common/libnhicore.la $(CHECK_LIBS) $(PAM_LIBS)

@@ -307,6 +307,7 @@ gather(pam_handle_t *pamh, const struct args *a, enum stage st,
 		gather_key(pamh, a, in, st);
 	else if (gather_invoker(pamh, in) != 0)
 		return PAM_BUF_ERR;
+	in->req.invoker = in->invoker;
 	return PAM_SUCCESS;
 }
 

@@ -238,11 +238,104 @@ log_since() {
 }
 
 # log_has PATTERN...: every pattern (grep -E) matches one line logged
-# since the mark.
+# since the mark. Messages reach the log through a socket, so a line may
+# land a moment after the program that caused it has exited: wait up to
+# two seconds for it.
 log_has() {
+	t_try=0
+	while ! log_match "$@"; do
+		t_try=$((t_try + 1))
+		[ $t_try -ge 20 ] && return 1
+		sleep 0.1
+	done
+}
+
+log_match() {
 	t_lines=$(log_since)
-	for p in "$@"; do
-		t_lines=$(printf '%s\n' "$t_lines" | grep -E -- "$p") ||
+	for t_p in "$@"; do
+		t_lines=$(printf '%s\n' "$t_lines" | grep -E -- "$t_p") ||
 			return 1
 	done
+}
+
+# --- nhi: keys, config, register, sync ------------------------------------
+
+# nhi_init: an issuer key, a register key, $T/nhi/nhi.conf governing the
+# accounts given as arguments, and an empty register installed.
+nhi_init() {
+	N="$T/nhi"
+	mkdir -p "$N/state" "$N/stmt"
+	chmod 700 "$N/state"
+	"$NHICTL" keygen "$N/issuer" >/dev/null
+	"$NHICTL" keygen "$N/register" >/dev/null
+	CONF="$N/nhi.conf"
+	cat >"$CONF" <<EOF2
+register_url = file://$N/register.json
+register_key = $(cut -d' ' -f2 "$N/register.pub")
+host_name = testhost
+govern_users = $(echo "$*" | sed 's/ /, /g')
+clock_skew = 1s
+state_dir = $N/state
+passwd_file = $T/etc/passwd
+group_file = $T/etc/group
+
+[issuer ops]
+key = $(cut -d' ' -f2 "$N/issuer.pub")
+accounts = *
+services = *
+max_window = 1d
+EOF2
+	chmod 644 "$CONF"
+	nhi_version=0
+	nhi_publish
+}
+
+# nhi_bind NAME ACCOUNT OWNER (--ssh-key F | --user U) [issue options]:
+# a signed binding "b-NAME" in $N/stmt/NAME, for host testhost unless
+# --hosts is given, with ticket CHG-NAME.
+nhi_bind() {
+	t_name=$1 t_acct=$2 t_owner=$3
+	shift 3
+	case " $* " in
+	*" --hosts "*) t_hosts= ;;
+	*) t_hosts="--hosts testhost" ;;
+	esac
+	# shellcheck disable=SC2086
+	"$NHICTL" issue binding --key "$N/issuer.key" --account "$t_acct" \
+	    --owner "$t_owner" --approver approver --ticket "CHG-$t_name" \
+	    --id "b-$t_name" $t_hosts "$@" >"$N/stmt/$t_name" ||
+		echo "# nhictl issue $t_name failed" >&2
+}
+
+# nhi_publish [publish options]: every statement in $N/stmt, a new version,
+# synced into the host's indexes.
+nhi_publish() {
+	nhi_version=$((nhi_version + 1))
+	# shellcheck disable=SC2046
+	"$NHICTL" publish --key "$N/register.key" --version "$nhi_version" \
+	    --expires-in "${nhi_expires:-1h}" "$@" 2>"$N/publish.err" \
+	    $(find "$N/stmt" -type f | sort) >"$N/register.json" ||
+		echo "# nhictl publish failed" >&2
+	"$NHICTL" sync --config "$CONF" >"$N/sync.out" 2>&1 ||
+		{ echo "# nhictl sync failed:" >&2; diag_file "$N/sync.out" >&2; }
+}
+
+# The SHA256 fingerprint of a key file, as ssh-keygen prints it, with
+# '+' bracketed so that it can be a grep -E pattern.
+key_fp() {
+	ssh-keygen -lf "$1" | cut -d' ' -f2 | sed 's/+/[+]/g'
+}
+
+# write_sshd_pam [MODULE ARGS]: integration (a): pam_nhi in the account
+# and session stacks, first in each so no other module acts before it.
+write_sshd_pam() {
+	cat >/etc/pam.d/sshd <<EOF
+auth     required $PAM_NHI_SO config=$CONF $*
+auth     required pam_deny.so
+account  required $PAM_NHI_SO config=$CONF $*
+account  required pam_permit.so
+session  required $PAM_NHI_SO config=$CONF $*
+session  required pam_permit.so
+password required pam_deny.so
+EOF
 }

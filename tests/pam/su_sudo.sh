@@ -1,0 +1,109 @@
+#!/bin/sh
+# su_sudo.sh: pam_nhi in real su and sudo, run by ordinary users (setpriv,
+# so no other PAM service is involved), with and without a tty. su decides
+# at the account stage with the real uid's name; sudo at session open.
+. "$top_srcdir/tests/pam/lib.sh"
+ns_enter "$@"
+ns_setup
+
+add_user deploy 2201
+add_user alice 2202
+add_user bob 2203
+add_user carol 2204
+nhi_init deploy
+nhi_bind alice deploy alice --user alice --services su,sudo --valid-for 15m
+nhi_publish
+
+cat >/etc/pam.d/su <<EOF
+auth     sufficient pam_rootok.so
+auth     required pam_permit.so
+account  required $PAM_NHI_SO config=$CONF
+account  required pam_permit.so
+session  required $PAM_NHI_SO config=$CONF
+session  required pam_permit.so
+EOF
+cat >/etc/pam.d/sudo <<EOF
+auth     required pam_permit.so
+account  required $PAM_NHI_SO config=$CONF
+account  required pam_permit.so
+session  required $PAM_NHI_SO config=$CONF
+session  required pam_permit.so
+EOF
+cat >>/etc/sudoers <<EOF
+Defaults !syslog
+Defaults lecture=never
+alice ALL=(deploy) NOPASSWD: ALL
+bob   ALL=(deploy) NOPASSWD: ALL
+carol ALL=(deploy) ALL
+alice ALL=(carol) NOPASSWD: ALL
+EOF
+
+# su: the bound invoker gets in, with the binding in the environment.
+log_mark
+as alice su deploy -c 'id -un; echo "owner=$NHI_OWNER"' >"$T/out" 2>&1
+check "su: bound invoker runs as deploy" grep -qx deploy "$T/out"
+check "su: NHI_OWNER reaches the command" grep -qx owner=alice "$T/out"
+check "su: account line names invoker, owner and ticket" \
+    log_has 'pam_nhi\(su:account\): result=allow service=su account=deploy invoker=alice' \
+    'owner=alice' 'ticket=CHG-alice' 'reason=ok$'
+
+log_mark
+as bob su deploy -c 'echo su-ran' >"$T/out" 2>&1
+check "su: other invoker refused" sh -c '! grep -q su-ran "$1"' - "$T/out"
+check "su: other invoker told why" \
+    grep -q 'access to account deploy refused (wrong-invoker)' "$T/out"
+check "su: refusal logged with invoker bob" \
+    log_has 'pam_nhi\(su:account\): result=deny' 'invoker=bob' \
+    'reason=wrong-invoker'
+
+as alice script -qec "su deploy -c 'id -un'" /dev/null >"$T/out" 2>&1
+check "su with a tty: bound invoker runs as deploy" grep -q deploy "$T/out"
+as bob script -qec "su deploy -c 'echo su-ran'" /dev/null >"$T/out" 2>&1
+check "su with a tty: other invoker refused" \
+    sh -c '! grep -q su-ran "$1" && grep -q "(wrong-invoker)" "$1"' - "$T/out"
+
+log_mark
+as alice su carol -c 'id -un' >"$T/out" 2>&1
+check "su to a human account: untouched" grep -qx carol "$T/out"
+n=$(log_since | grep -c 'pam_nhi(')
+check "su to a human account: no pam_nhi line" test "$n" -eq 0
+
+# sudo: account sees only the invoker, the session stage decides.
+log_mark
+as alice sudo -n -u deploy id -un >"$T/out" 2>&1
+check "sudo NOPASSWD, no tty: bound invoker runs as deploy" \
+    grep -qx deploy "$T/out"
+check "sudo: session line names invoker and owner" \
+    log_has 'pam_nhi\(sudo:session\): result=allow service=sudo account=deploy invoker=alice' \
+    'owner=alice' 'reason=ok$'
+n=$(log_since | grep -c 'pam_nhi(sudo:account)')
+check "sudo: the account stage does not decide" test "$n" -eq 0
+
+as alice script -qec "sudo -n -u deploy id -un" /dev/null >"$T/out" 2>&1
+check "sudo NOPASSWD, with a tty: bound invoker runs" grep -q deploy "$T/out"
+
+log_mark
+as bob sudo -n -u deploy sh -c 'echo sudo-ran' >"$T/out" 2>&1
+check "sudo NOPASSWD: other invoker refused, command not run" \
+    sh -c '! grep -q sudo-ran "$1"' - "$T/out"
+# sudo opens the session with PAM_SILENT, so the user sees sudo's words.
+check "sudo: other invoker sees the session refused" \
+    grep -q 'pam_open_session: Permission denied' "$T/out"
+check "sudo: refusal logged at session" \
+    log_has 'pam_nhi\(sudo:session\): result=deny' 'invoker=bob' \
+    'reason=wrong-invoker'
+as bob script -qec "sudo -n -u deploy sh -c 'echo sudo-ran'" /dev/null \
+    >"$T/out" 2>&1
+check "sudo with a tty: other invoker refused" \
+    sh -c '! grep -q sudo-ran "$1"' - "$T/out"
+
+as carol sudo -u deploy sh -c 'echo sudo-ran' >"$T/out" 2>&1
+check "sudo password rule: unbound invoker refused" \
+    sh -c '! grep -q sudo-ran "$1" && grep -q "pam_open_session: Permission denied" "$1"' \
+    - "$T/out"
+
+log_mark
+as alice sudo -n -u carol id -un >"$T/out" 2>&1
+check "sudo to a human account: untouched" grep -qx carol "$T/out"
+
+done_testing
