@@ -153,7 +153,11 @@ nhi_json_parse(const char *text, size_t len, size_t max, json_object **ret,
 		    len, max);
 		goto out;
 	}
-	if (len > INT32_MAX || memchr(text, '\0', len) != NULL) {
+	if (len > INT32_MAX) {
+		nhi_err_set(e, "document too large (%zu bytes)", len);
+		goto out;
+	}
+	if (memchr(text, '\0', len) != NULL) {
 		nhi_err_set(e, "NUL byte in document");
 		goto out;
 	}

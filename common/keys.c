@@ -251,7 +251,7 @@ nhi_keygen(const char *base, const char *name, struct nhi_err *e)
 		nhi_err_set(e, "%s: %s", keypath, strerror(errno));
 		goto out;
 	}
-	if (nhi_write_atomic(pubpath, pub, strlen(pub), 0644) != 0) {
+	if (write_excl(pubpath, pub, 0644) != 0) {
 		nhi_err_set(e, "%s: %s", pubpath, strerror(errno));
 		(void)unlink(keypath);
 		goto out;
@@ -279,18 +279,20 @@ nhi_seckey_load(const char *path, struct nhi_seckey **ret,
 	unsigned char *seed = NULL;
 	char *buf = NULL, *tag, *b64, *name;
 	size_t len = 0, seedlen = 0;
-	int r = -1;
+	int fd, r = -1;
 
 	if (nhi_crypto_init() != 0)
 		return nhi_err_set(e, "libsodium failed to initialise");
-	if (nhi_read_file(path, KEYFILE_MAX, &buf, &len) != 0) {
-		nhi_err_set(e, "%s: %s", path, strerror(errno));
-		goto out;
-	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return nhi_err_set(e, "%s: %s", path, strerror(errno));
 	/* Like ssh, refuse a secret others could have read. */
-	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0) {
+	if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0) {
 		nhi_err_set(e, "%s: permissions %04o are too open (want 0600)",
 		    path, (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	if (nhi_read_fd(fd, KEYFILE_MAX, &buf, &len) != 0) {
+		nhi_err_set(e, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (split_keyline(buf, len, &tag, &b64, &name) != 0 ||
@@ -320,6 +322,7 @@ out:
 	if (buf != NULL)
 		nhi_wipe(buf, len);
 	free(buf);
+	(void)close(fd);
 	nhi_seckey_free(k);
 	return r;
 }

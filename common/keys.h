@@ -33,14 +33,19 @@ bool nhi_valid_keyid(const char *s);
 
 /*
  * Writes BASE.key (0600) and BASE.pub (0644), refusing to overwrite either;
- * name is the label recorded in both (nhictl passes basename(BASE)).
+ * name is the label recorded in both (nhictl passes basename(BASE); NULL
+ * means the same). nhi_seckey_load refuses a key file that group or others
+ * may read.
  */
 int nhi_keygen(const char *base, const char *name, struct nhi_err *e);
 int nhi_seckey_load(const char *path, struct nhi_seckey **ret,
     struct nhi_err *e);
 void nhi_seckey_free(struct nhi_seckey *k);	/* wipes */
 
-/* Reads NAME.pub, or accepts a bare base64 key: 32 raw bytes. */
+/*
+ * Reads NAME.pub, or a file holding only a bare base64 key (32 raw bytes);
+ * when no file of that name exists, path itself may be the base64 key.
+ */
 int nhi_pubkey_load(const char *path, unsigned char ret_pk[NHI_PK_LEN],
     struct nhi_err *e);
 int nhi_pubkey_decode(const char *b64, unsigned char ret_pk[NHI_PK_LEN]);

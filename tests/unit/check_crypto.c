@@ -234,6 +234,12 @@ START_TEST(keygen_refuses_to_overwrite)
 	free(before);
 	free(after);
 	ck_assert_int_eq(nhi_keygen(base, "bad name", &e), -1);
+
+	/* An existing .pub is not replaced either, and no .key is left. */
+	ck_assert_int_eq(unlink(key), 0);
+	ck_assert_int_eq(nhi_keygen(base, "ops", &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "k.pub"));
+	ck_assert_int_eq(access(key, F_OK), -1);
 	free(base);
 	free(key);
 }
