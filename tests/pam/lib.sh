@@ -51,7 +51,8 @@ ns_enter() {
 		echo "1..0 # SKIP needs root: mount namespaces, sshd, su and sudo"
 		exit 0
 	fi
-	NHI_IN_NS=1 exec unshare -m --propagation private /bin/sh "$0" "$@"
+	NHI_IN_NS=1 exec unshare -m --propagation private /bin/sh \
+	    "$(readlink -f "$0")" "$@"
 }
 
 # Starts a command in the background and remembers its pid for cleanup.
