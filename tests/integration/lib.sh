@@ -23,12 +23,12 @@ t_fail() {
 }
 t_show() { sed 's/^/# /' "$T_OUT" | head -n 40; }
 t_ok() {
-	d=$1; shift
-	if "$@" >"$T_OUT" 2>&1; then t_pass "$d"; else t_fail "$d"; t_show; fi
+	_t_d=$1; shift
+	if "$@" >"$T_OUT" 2>&1; then t_pass "$_t_d"; else t_fail "$_t_d"; t_show; fi
 }
 t_fails() {
-	d=$1; shift
-	if "$@" >"$T_OUT" 2>&1; then t_fail "$d"; t_show; else t_pass "$d"; fi
+	_t_d=$1; shift
+	if "$@" >"$T_OUT" 2>&1; then t_fail "$_t_d"; t_show; else t_pass "$_t_d"; fi
 }
 t_grep() {
 	if grep -qE -- "$2" "$3" 2>/dev/null; then t_pass "$1"

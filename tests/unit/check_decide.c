@@ -39,14 +39,14 @@ enum spoil {
 
 struct bspec {
 	bool used;
-	char *account;
+	const char *account;
 	enum nhi_cred_kind kind;
 	enum skey key;		/* ssh-key */
-	char *user;		/* user */
-	char *hosts;
-	char *services;
+	const char *user;	/* user */
+	const char *hosts;
+	const char *services;
 	int64_t nb, na;		/* offsets from T0 */
-	char *owner;
+	const char *owner;
 	enum issuer_id issuer;
 	const char *source;
 	enum spoil spoil;
@@ -57,11 +57,11 @@ struct dcase {
 	struct bspec b[3];
 	const char *deny[2];	/* nhictl publish --deny syntax */
 	bool no_register;
-	int64_t reg_expires;	/* offset from T0; 0: +1h */
+	int64_t reg_expires;	/* offset from T0; 0: a day */
 	int64_t recertify_by;	/* offset from T0 for the account record */
 	bool account_record;	/* a pseudonymous account record exists */
 	bool audit;
-	char *service, *account, *invoker, *rhost;
+	const char *service, *account, *invoker, *rhost;
 	uint32_t uid;
 	const char *group;
 	enum nhi_cred_seen cred;
@@ -307,7 +307,7 @@ static const struct dcase cases[] = {
 	    0, false, false, "sshd", "carol", NULL, NULL, 1002, NULL,
 	    NHI_SEEN_NONE, KEY_NONE, 60, NHI_IGNORE, NHI_R_NOT_GOVERNED },
 	{ "governed by uid range", { { 0 } }, { NULL }, false, 0, 0, false,
-	    false, "sshd", "batch", NULL, NULL, 61000, NULL,
+	    false, "sshd", "batch", NULL, NULL, 60500, NULL,
 	    NHI_SEEN_SSH_KEY, KEY_A, 60, NHI_DENY, NHI_R_NO_BINDING },
 	{ "governed by group", { { 0 } }, { NULL }, false, 0, 0, false,
 	    false, "sshd", "ops1", NULL, NULL, 1003, "shared",
@@ -441,38 +441,50 @@ split(const char *s, struct nhi_strv *sv)
 	return nhi_strv_split(s, NULL, sv, &e);
 }
 
+static char *
+xstrdup(const char *s)
+{
+	char *p;
+
+	if (s == NULL)
+		return NULL;
+	p = strdup(s);
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
 /* Builds, signs and spoils one binding; returns the envelope text. */
 static char *
-build(const struct bspec *bs, int idx, char *ret_id, size_t idlen)
+build(const struct bspec *bs, int idx)
 {
 	const struct nhi_seckey *k = issuer_key[bs->issuer];
-	struct nhi_binding b;
-	char *json, *env;
+	struct nhi_binding *b = calloc(1, sizeof(*b));
+	char *json, *env, id[32];
 	const char *pt = NHI_PT_BINDING;
 
-	memset(&b, 0, sizeof(b));
-	snprintf(ret_id, idlen, "b-test-%d", idx);
-	b.id = ret_id;
-	b.account = bs->account;
-	b.cred_kind = bs->kind;
+	ck_assert_ptr_nonnull(b);
+	snprintf(id, sizeof(id), "b-test-%d", idx);
+	b->id = xstrdup(id);
+	b->account = xstrdup(bs->account);
+	b->cred_kind = bs->kind;
 	if (bs->kind == NHI_CRED_SSH_KEY)
-		b.cred_key = ssh_line[bs->key];
-	b.cred_user = bs->user;
-	ck_assert_int_eq(split(bs->hosts, &b.hosts), 0);
-	ck_assert_int_eq(split(bs->services, &b.services), 0);
+		b->cred_key = xstrdup(ssh_line[bs->key]);
+	b->cred_user = xstrdup(bs->user);
+	ck_assert_int_eq(split(bs->hosts, &b->hosts), 0);
+	ck_assert_int_eq(split(bs->services, &b->services), 0);
 	if (bs->source != NULL)
-		ck_assert_int_eq(split(bs->source, &b.source), 0);
-	b.not_before = T0 + bs->nb;
-	b.not_after = T0 + bs->na;
-	b.issued_at = T0 - 60;
-	b.owner = bs->owner;
-	b.approver = bs->spoil == SP_APPROVER_IS_OWNER ? bs->owner :
-	    "approver@example.com";
-	b.ticket = "OPS-1234";
-	snprintf(b.issuer, sizeof(b.issuer), "%s",
+		ck_assert_int_eq(split(bs->source, &b->source), 0);
+	b->not_before = T0 + bs->nb;
+	b->not_after = T0 + bs->na;
+	b->issued_at = T0 - 60;
+	b->owner = xstrdup(bs->owner);
+	b->approver = xstrdup(bs->spoil == SP_APPROVER_IS_OWNER ? bs->owner :
+		"approver@example.com");
+	b->ticket = xstrdup("OPS-1234");
+	snprintf(b->issuer, sizeof(b->issuer), "%s",
 	    bs->spoil == SP_OTHER_ISSUER_FIELD ?
 		issuer_key[ISS_NARROW]->keyid : k->keyid);
-	json = nhi_binding_json(&b);
+	json = nhi_binding_json(b);
 	ck_assert_ptr_nonnull(json);
 	if (bs->spoil == SP_WRONG_TYPE)
 		pt = NHI_PT_ACCOUNT;
@@ -488,28 +500,27 @@ build(const struct bspec *bs, int idx, char *ret_id, size_t idlen)
 		sig[3] = sig[3] == 'A' ? 'B' : 'A';
 	}
 	free(json);
-	nhi_strv_free(&b.hosts);
-	nhi_strv_free(&b.services);
-	nhi_strv_free(&b.source);
+	nhi_binding_free(b);
 	return env;
 }
 
 static void
 add_account(struct nhi_pamidx_writer *w, const struct dcase *c)
 {
-	struct nhi_account a;
+	struct nhi_account *a = calloc(1, sizeof(*a));
 	struct nhi_err e;
 
-	memset(&a, 0, sizeof(a));
-	a.name = c->account;
-	a.uid = c->uid;
-	a.gid = c->uid;
-	a.owner = "alice";
-	a.issued_at = T0 - 60;
-	a.recertify_by = c->recertify_by != 0 ? T0 + c->recertify_by : 0;
-	snprintf(a.issuer, sizeof(a.issuer), "%s", issuer_key[0]->keyid);
-	if (nhi_pamidx_add_account(w, &a, &e) != 0)
+	ck_assert_ptr_nonnull(a);
+	a->name = xstrdup(c->account);
+	a->uid = c->uid;
+	a->gid = c->uid;
+	a->owner = xstrdup("alice");
+	a->issued_at = T0 - 60;
+	a->recertify_by = c->recertify_by != 0 ? T0 + c->recertify_by : 0;
+	snprintf(a->issuer, sizeof(a->issuer), "%s", issuer_key[0]->keyid);
+	if (nhi_pamidx_add_account(w, a, &e) != 0)
 		ck_abort_msg("add account: %s", e.msg);
+	nhi_account_free(a);
 }
 
 static void
@@ -541,7 +552,7 @@ compile(const struct dcase *c, struct nhi_view *v)
 	struct nhi_pamidx *x = NULL;
 	struct nhi_regmeta meta;
 	struct nhi_err e;
-	char path[4096], id[32];
+	char path[4096];
 	int i;
 
 	snprintf(path, sizeof(path), "%s/pam.cdb", dir);
@@ -552,7 +563,7 @@ compile(const struct dcase *c, struct nhi_view *v)
 		ck_abort_msg("create: %s", e.msg);
 	for (i = 0; i < 3 && c->b[i].used; i++) {
 		struct nhi_statement st;
-		char *env = build(&c->b[i], i, id, sizeof(id));
+		char *env = build(&c->b[i], i);
 
 		memset(&st, 0, sizeof(st));
 		if (nhi_statement_open(env, strlen(env), find_key, NULL, &st,
@@ -576,7 +587,7 @@ compile(const struct dcase *c, struct nhi_view *v)
 	memset(&meta, 0, sizeof(meta));
 	meta.version = 7;
 	meta.issued_at = T0 - 60;
-	meta.expires_at = T0 + (c->reg_expires != 0 ? c->reg_expires : H);
+	meta.expires_at = T0 + (c->reg_expires != 0 ? c->reg_expires : 24 * H);
 	snprintf(meta.sha256, sizeof(meta.sha256), "%064d", 0);
 	meta.installed_at = T0;
 	if (nhi_pamidx_commit(w, &meta, &e) != 0)
