@@ -61,7 +61,8 @@ make_key(const char *name)
 static char *
 binding(const struct nhi_seckey *k, size_t i, int64_t now)
 {
-	char id[32], account[32], owner[64], *json, *env;
+	char id[32], account[32], owner[64], approver[] = "approver@example.com";
+	char ticket[] = "OPS-1", *json, *env;
 	struct nhi_binding b;
 	struct nhi_err e;
 
@@ -76,8 +77,8 @@ binding(const struct nhi_seckey *k, size_t i, int64_t now)
 	b.cred_user = owner;
 	owner[strcspn(owner, "@")] = '\0';
 	b.owner = owner;
-	b.approver = "approver@example.com";
-	b.ticket = "OPS-1";
+	b.approver = approver;
+	b.ticket = ticket;
 	if (nhi_strv_split("web-*,@prod", NULL, &b.hosts, &e) != 0 ||
 	    nhi_strv_split("sudo,su", NULL, &b.services, &e) != 0)
 		die("split", &e);
