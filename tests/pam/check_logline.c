@@ -9,10 +9,12 @@
 #include "logline.h"
 #include "testutil.h"
 
+static char b_id[] = "b-42", b_owner[] = "alice@example.org",
+    b_ticket[] = "CHG-1001";
 static struct nhi_binding binding = {
-	.id = "b-42",
-	.owner = "alice@example.org",
-	.ticket = "CHG-1001",
+	.id = b_id,
+	.owner = b_owner,
+	.ticket = b_ticket,
 	.not_after = 1767225600,	/* 2026-01-01T00:00:00Z */
 };
 

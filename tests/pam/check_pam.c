@@ -146,7 +146,8 @@ write_index(void)
 {
 	struct nhi_pamidx_writer *w = NULL;
 	struct nhi_regmeta meta = { 0 };
-	struct nhi_deny deny = { NHI_DENY_BINDING, (char *)"b-revoked" };
+	static char revoked_id[] = "b-revoked";
+	struct nhi_deny deny = { NHI_DENY_BINDING, revoked_id };
 	struct nhi_binding *b;
 	struct nhi_err e = { "" };
 
