@@ -285,6 +285,7 @@ decide_bindings(const struct nhi_conf *c, const struct nhi_request *r,
 	const struct nhi_binding *match = NULL, *owner_of = NULL;
 	const struct nhi_binding *pending = NULL;
 	enum nhi_reason best = NHI_R_NO_BINDING;
+	int best_score = 0;
 	bool ambiguous = false;
 	size_t i;
 
@@ -293,8 +294,20 @@ decide_bindings(const struct nhi_conf *c, const struct nhi_request *r,
 		enum nhi_reason why = nhi_binding_check(c, r, b);
 
 		if (why != NHI_R_OK) {
-			if (reason_rank(why) > reason_rank(best))
+			int score = reason_rank(why);
+
+			/*
+			 * A binding for the credential actually presented
+			 * explains a refusal better than one for another
+			 * key: "expired" for her own key, not "wrong-key"
+			 * because a colleague's binding is still valid.
+			 */
+			if (credential_check(r, b) == NHI_R_OK)
+				score += 100;
+			if (score > best_score) {
 				best = why;
+				best_score = score;
+			}
 			continue;
 		}
 		/*
