@@ -17,6 +17,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdalign.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -877,7 +878,7 @@ struct worker {
 	pthread_t t;
 	unsigned seed;
 	int id;
-	volatile bool *stop;
+	atomic_bool *stop;
 	long lookups;
 	gid_t *groups;		/* reachable from the main thread (for fork) */
 	long int ngroups;
@@ -946,7 +947,7 @@ lookup_worker(void *arg)
 {
 	struct worker *w = arg;
 
-	while (!*w->stop)
+	while (!atomic_load(w->stop))
 		one_lookup(w);
 	return NULL;
 }
@@ -960,7 +961,7 @@ enum_worker(void *arg)
 	int err, st;
 	size_t seen;
 
-	while (!*w->stop) {
+	while (!atomic_load(w->stop)) {
 		if (nss.setpwent(0) != NSS_STATUS_SUCCESS)
 			fail_worker(w, "setpwent", -1);
 		for (seen = 0; (st = nss.getpwent_r(&pw, buf, sizeof(buf),
@@ -986,7 +987,7 @@ swap_worker(void *arg)
 
 	if (asprintf(&tmp, "%s/swap.cdb", dir) < 0)
 		abort();
-	while (!*w->stop) {
+	while (!atomic_load(w->stop)) {
 		write_fixture_to(tmp, true, w->lookups % 2 ?
 		    "nhi owner carol@example.com" : NULL);
 		if (rename(tmp, idx) != 0)
@@ -1003,7 +1004,7 @@ static void
 run_threads(bool swap, unsigned millis)
 {
 	struct worker w[N_THREADS + 1];
-	volatile bool stop = false;
+	atomic_bool stop = false;
 	int i, n = swap ? N_THREADS + 1 : N_THREADS;
 
 	write_fixture(true);
@@ -1017,7 +1018,7 @@ run_threads(bool swap, unsigned millis)
 		    lookup_worker, &w[i]), 0);
 	}
 	usleep(millis * 1000);
-	stop = true;
+	atomic_store(&stop, true);
 	for (i = 0; i < n; i++) {
 		ck_assert_int_eq(pthread_join(w[i].t, NULL), 0);
 		ck_assert_msg(w[i].failure[0] == '\0', "thread %d: %s", i,
@@ -1046,7 +1047,7 @@ END_TEST
 START_TEST(fork_in_the_middle_of_lookups)
 {
 	struct worker w[N_THREADS];
-	volatile bool stop = false;
+	atomic_bool stop = false;
 	char buf[512];
 	struct passwd pw;
 	int i, status, err;
@@ -1080,7 +1081,7 @@ START_TEST(fork_in_the_middle_of_lookups)
 		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		    "child %d: status %#x", i, status);
 	}
-	stop = true;
+	atomic_store(&stop, true);
 	for (i = 0; i < N_THREADS; i++) {
 		ck_assert_int_eq(pthread_join(w[i].t, NULL), 0);
 		ck_assert_msg(w[i].failure[0] == '\0', "thread %d: %s", i,
