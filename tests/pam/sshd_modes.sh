@@ -23,16 +23,24 @@ write_sshd_pam
 # (b) The helper's own output.
 "$NHICTL" authorized-keys --config "$CONF" deploy >"$T/ak" 2>"$T/ak.err"
 check "authorized-keys: exit 0" test $? -eq 0
+# The key's base64 may hold '+' and '/': match it as a fixed string.
 check "authorized-keys: prints the bound key with expiry-time and from" \
-    grep -Eq "^expiry-time=\"[0-9]{12}Z\",from=\"127.0.0.0/8\" $(cut -d' ' -f1,2 "$T/keys/alice.pub") nhi:b-" "$T/ak"
+    sh -c 'grep -Eq "^expiry-time=\"[0-9]{12}Z\",from=\"127\.0\.0\.0/8\" " "$1" &&
+	grep -Fq " $2 nhi:b-" "$1"' - "$T/ak" "$(cut -d' ' -f1,2 "$T/keys/alice.pub")"
 check "authorized-keys: prints nothing else" test "$(wc -l <"$T/ak")" -eq 1
 "$NHICTL" authorized-keys --config "$CONF" root >"$T/ak"
 check "authorized-keys: nothing for an ungoverned account" test ! -s "$T/ak"
 "$NHICTL" authorized-keys --config "$CONF" --service su deploy >"$T/ak"
 check "authorized-keys: nothing for another service" test ! -s "$T/ak"
 
+# sshd runs an AuthorizedKeysCommand only from a path whose every
+# directory is root-owned and not writable by others; the checkout may be
+# under /tmp, so the helper runs from this namespace's private /run.
+mkdir -p /run/nhi-bin
+cp "$NHICTL" /run/nhi-bin/nhictl
+chmod 755 /run/nhi-bin /run/nhi-bin/nhictl
 write_sshd_config $PORT \
-    "AuthorizedKeysCommand $NHICTL authorized-keys --config $CONF %u" \
+    "AuthorizedKeysCommand /run/nhi-bin/nhictl authorized-keys --config $CONF %u" \
     "AuthorizedKeysCommandUser root" \
     "Match User deploy" \
     "	AuthorizedKeysFile none"
