@@ -40,6 +40,7 @@ tests_unit_check_decide_LDADD = $(UNIT_LDADD)
 
 # Integration tests: real programs. Those that need root run as root in CI.
 INTEGRATION_TESTS = \
-	tests/integration/cli.sh
+	tests/integration/cli.sh \
+	tests/integration/manlint.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh
