@@ -15,9 +15,13 @@ common_libnhicore_la_SOURCES = \
 	common/nssidx.h common/nssidx.c \
 	common/decide.h common/decide.c \
 	common/authinfo.h common/authinfo.c \
-	common/logline.h common/logline.c
-common_libnhicore_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(SODIUM_CFLAGS)
-common_libnhicore_la_LIBADD = $(JSONC_LIBS) $(SODIUM_LIBS) $(CDB_LIBS)
+	common/logline.h common/logline.c \
+	common/audit.h common/audit.c \
+	common/dlog.h common/dlog.c
+common_libnhicore_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(SODIUM_CFLAGS) \
+	$(AUDIT_CFLAGS)
+common_libnhicore_la_LIBADD = $(JSONC_LIBS) $(SODIUM_LIBS) $(CDB_LIBS) \
+	$(AUDIT_LIBS)
 
 common_libnhisync_la_SOURCES = common/sync.h common/sync.c
 common_libnhisync_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS)
