@@ -79,6 +79,11 @@ static const struct keydef top_keys[] = {
 	{ "ca_dir", K_PATH, C(ca_dir), 0 },
 	{ "pinned_pubkey", K_SPEC, C(pinned_pubkey), 0 },
 	{ "max_register_size", K_SIZE, C(max_register_size), 0 },
+	{ "fetch_connect_timeout", K_DURATION, C(fetch_connect_timeout),
+	    3600 },
+	{ "fetch_timeout", K_DURATION, C(fetch_timeout), 86400 },
+	{ "fetch_low_speed_time", K_DURATION, C(fetch_low_speed_time), 3600 },
+	{ "fetch_low_speed_limit", K_SIZE, C(fetch_low_speed_limit), 0 },
 	{ "passwd_file", K_PATH, C(passwd_file), 0 },
 	{ "group_file", K_PATH, C(group_file), 0 },
 };

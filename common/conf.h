@@ -29,6 +29,11 @@
  *   require_audit = yes | no       (default no)
  *   ca_file = PATH, ca_dir = PATH, pinned_pubkey = SPEC
  *   max_register_size = BYTES      (default 1 GiB)
+ *   fetch_connect_timeout = DURATION (default 10s)
+ *   fetch_timeout = DURATION       (whole transfer; default 10m)
+ *   fetch_low_speed_limit = BYTES  (per second; default 1024) and
+ *   fetch_low_speed_time = DURATION (default 30s): a transfer slower than
+ *                                  the limit for that long is cut off
  *   passwd_file = PATH, group_file = PATH (local files database the sync
  *                                  checks uids and gids against, read
  *                                  directly, never through NSS; defaults
@@ -91,6 +96,8 @@ struct nhi_conf {
 	bool require_audit;
 	char *ca_file, *ca_dir, *pinned_pubkey;
 	int64_t max_register_size;
+	int64_t fetch_connect_timeout, fetch_timeout;	/* 0: default */
+	int64_t fetch_low_speed_limit, fetch_low_speed_time;
 	char *passwd_file, *group_file;
 	struct nhi_issuer *issuers;
 	size_t n_issuers;

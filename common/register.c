@@ -215,21 +215,12 @@ statements_check(char *const *statements, size_t n, unsigned char ret[32],
 	return 0;
 }
 
-int
-nhi_register_publish(const struct nhi_seckey *k, int64_t version,
-    int64_t issued_at, int64_t expires_at, const struct nhi_deny *deny,
-    size_t n_deny, char *const *statements, size_t n, FILE *out,
-    struct nhi_err *e)
+static int
+publish_args_check(int64_t version, int64_t issued_at, int64_t expires_at,
+    const struct nhi_deny *deny, size_t n_deny, struct nhi_err *e)
 {
-	unsigned char sha[32];
-	json_object *o = NULL;
-	const char *payload;
-	char *env = NULL;
 	size_t i;
-	int r = -1;
 
-	if (k == NULL || out == NULL || (n > 0 && statements == NULL))
-		return nhi_err_set(e, "publish: missing key or output");
 	if (version < 1)
 		return nhi_err_set(e, "publish: version must be at least 1");
 	if (issued_at < 0 || expires_at <= issued_at)
@@ -241,38 +232,151 @@ nhi_register_publish(const struct nhi_seckey *k, int64_t version,
 			    "not a valid %s", i + 1,
 			    nhi_deny_kind_name(deny[i].kind));
 	}
-	if (statements_check(statements, n, sha, e) != 0)
-		return -1;
+	return 0;
+}
+
+/* Signs the header and writes it as the first line of out. */
+static int
+header_write(const struct nhi_seckey *k, int64_t version, int64_t issued_at,
+    int64_t expires_at, const struct nhi_deny *deny, size_t n_deny, size_t n,
+    const unsigned char sha[32], FILE *out, struct nhi_err *e)
+{
+	json_object *o;
+	const char *payload;
+	char *env = NULL;
+	int r = -1;
 
 	o = header_json(version, issued_at, expires_at, deny, n_deny, n, sha);
-	if (o == NULL) {
-		nhi_err_set(e, "publish: out of memory");
-		goto out;
-	}
+	if (o == NULL)
+		return nhi_err_set(e, "publish: out of memory");
 	payload = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	if (payload == NULL ||
 	    (env = nhi_dsse_sign(k, NHI_PT_REGISTER, payload,
-	    strlen(payload))) == NULL) {
+	    strlen(payload))) == NULL)
 		nhi_err_set(e, "publish: cannot sign the header");
-		goto out;
-	}
+	else if (fputs(env, out) == EOF || fputc('\n', out) == EOF)
+		nhi_err_set(e, "publish: write error: %s", strerror(errno));
+	else
+		r = 0;
+	free(env);
+	json_object_put(o);
+	return r;
+}
 
-	if (fputs(env, out) == EOF || fputc('\n', out) == EOF)
-		goto write_error;
+int
+nhi_register_publish(const struct nhi_seckey *k, int64_t version,
+    int64_t issued_at, int64_t expires_at, const struct nhi_deny *deny,
+    size_t n_deny, char *const *statements, size_t n, FILE *out,
+    struct nhi_err *e)
+{
+	unsigned char sha[32];
+	size_t i;
+
+	if (k == NULL || out == NULL || (n > 0 && statements == NULL))
+		return nhi_err_set(e, "publish: missing key or output");
+	if (publish_args_check(version, issued_at, expires_at, deny, n_deny,
+	    e) != 0 || statements_check(statements, n, sha, e) != 0)
+		return -1;
+	if (header_write(k, version, issued_at, expires_at, deny, n_deny, n,
+	    sha, out, e) != 0)
+		return -1;
 	for (i = 0; i < n; i++) {
 		if (fputs(statements[i], out) == EOF ||
 		    fputc('\n', out) == EOF)
-			goto write_error;
+			return nhi_err_set(e, "publish: write error: %s",
+			    strerror(errno));
 	}
 	if (fflush(out) != 0)
-		goto write_error;
+		return nhi_err_set(e, "publish: write error: %s",
+		    strerror(errno));
+	return 0;
+}
+
+/*
+ * One pass over a file of statement lines: each is checked to decode as
+ * an envelope, and the lines are counted and hashed as the register body.
+ * Lines are read with getline, so only one is held at a time.
+ */
+static int
+stream_check(FILE *in, size_t *ret_n, unsigned char ret_sha[32],
+    struct nhi_err *e)
+{
+	crypto_hash_sha256_state st;
+	struct nhi_envelope *env;
+	char *line = NULL;
+	size_t cap = 0, n = 0, len;
+	ssize_t got;
+	int r = -1;
+
+	crypto_hash_sha256_init(&st);
+	while ((got = getline(&line, &cap, in)) > 0) {
+		n++;
+		len = (size_t)got;
+		if (line[len - 1] != '\n') {
+			nhi_err_set(e, "statement %zu: no newline at the end",
+			    n);
+			goto out;
+		}
+		if (len - 1 > NHI_MAX_STATEMENT) {
+			nhi_err_set(e, "statement %zu: longer than %d bytes", n,
+			    NHI_MAX_STATEMENT);
+			goto out;
+		}
+		if (nhi_dsse_decode(line, len - 1, NHI_MAX_STATEMENT, &env,
+		    e) != 0) {
+			nhi_err_prefix(e, "statement %zu", n);
+			goto out;
+		}
+		nhi_envelope_free(env);
+		crypto_hash_sha256_update(&st, (const unsigned char *)line,
+		    len);
+	}
+	if (ferror(in)) {
+		nhi_err_set(e, "publish: read error: %s", strerror(errno));
+		goto out;
+	}
+	crypto_hash_sha256_final(&st, ret_sha);
+	*ret_n = n;
 	r = 0;
-	goto out;
-write_error:
-	nhi_err_set(e, "publish: write error: %s", strerror(errno));
 out:
-	free(env);
-	json_object_put(o);
+	free(line);
+	return r;
+}
+
+int
+nhi_register_publish_stream(const struct nhi_seckey *k, int64_t version,
+    int64_t issued_at, int64_t expires_at, const struct nhi_deny *deny,
+    size_t n_deny, FILE *statements, FILE *out, struct nhi_err *e)
+{
+	unsigned char sha[32], *buf;
+	size_t n, got;
+	int r = -1;
+
+	if (k == NULL || out == NULL || statements == NULL)
+		return nhi_err_set(e, "publish: missing key, input or output");
+	if (publish_args_check(version, issued_at, expires_at, deny, n_deny,
+	    e) != 0 || stream_check(statements, &n, sha, e) != 0)
+		return -1;
+	if (fseeko(statements, 0, SEEK_SET) != 0)
+		return nhi_err_set(e, "publish: the statements cannot be read "
+		    "twice: %s", strerror(errno));
+	if (header_write(k, version, issued_at, expires_at, deny, n_deny, n,
+	    sha, out, e) != 0)
+		return -1;
+	if ((buf = malloc(CHUNK)) == NULL)
+		return nhi_err_set(e, "publish: out of memory");
+	/* The second pass copies bytes already checked in the first. */
+	while ((got = fread(buf, 1, CHUNK, statements)) > 0) {
+		if (fwrite(buf, 1, got, out) != got)
+			break;
+	}
+	if (ferror(statements))
+		nhi_err_set(e, "publish: read error: %s", strerror(errno));
+	else if (ferror(out) || fflush(out) != 0)
+		nhi_err_set(e, "publish: write error: %s", strerror(errno));
+	else
+		r = 0;
+	free(buf);
 	return r;
 }
 

@@ -67,6 +67,18 @@ int nhi_register_publish(const struct nhi_seckey *k, int64_t version,
     struct nhi_err *e);
 
 /*
+ * The same, streaming: statements is a seekable file of statement lines
+ * (one encoded envelope each, newline-terminated), read twice: once to
+ * check, count and hash, once to copy after the signed header. Memory
+ * stays bounded by one line, whatever the number of statements. A file
+ * that changes between the passes yields a register whose body does not
+ * match its header, which every reader refuses.
+ */
+int nhi_register_publish_stream(const struct nhi_seckey *k, int64_t version,
+    int64_t issued_at, int64_t expires_at, const struct nhi_deny *deny,
+    size_t n_deny, FILE *statements, FILE *out, struct nhi_err *e);
+
+/*
  * Reads a register from in. The header is verified against the pinned
  * register keys of c that are valid at now, then every statement line is
  * passed to each() in order; each() returns 0 to go on, -1 to stop with
@@ -98,7 +110,8 @@ void nhi_register_header_clear(struct nhi_register_header *h);
  * Host state (DESIGN.md §3), kept outside the index files in
  * STATE_DIR/state as "key=value" lines, written atomically:
  * the highest version accepted with its file hash and issue time, and the
- * last sync attempt's outcome.
+ * last sync attempt's outcome. Fields added after the first release are
+ * optional when loading, so an older state file still loads.
  */
 struct nhi_state {
 	int64_t version;	/* 0: none accepted yet */
@@ -108,6 +121,16 @@ struct nhi_state {
 	char last_error[NHI_ERRLEN];	/* "" after a success */
 	char source[1024];
 	size_t n_bindings, n_accounts, n_deny, n_rejected;
+	/*
+	 * Kept across a later success, for nhictl status: when the last
+	 * failure happened and why.
+	 */
+	int64_t last_failure;
+	char last_failure_error[NHI_ERRLEN];
+	char last_reason[32];	/* the last run's reason word */
+	/* Validators of the accepted register, for a conditional fetch. */
+	char etag[256];
+	char last_modified[64];
 };
 int nhi_state_load(const char *dir, struct nhi_state *ret, struct nhi_err *e);
 int nhi_state_save(const char *dir, const struct nhi_state *s,

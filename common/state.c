@@ -28,10 +28,13 @@ struct field {
 	enum field_type type;
 	size_t off;
 	size_t len;		/* F_TEXT: size of the buffer */
+	bool optional;		/* may be absent (added in a later release) */
 };
 
 #define FIELD(k, t, m) { k, t, offsetof(struct nhi_state, m), \
-	sizeof(((struct nhi_state *)0)->m) }
+	sizeof(((struct nhi_state *)0)->m), false }
+#define OPTIONAL(k, t, m) { k, t, offsetof(struct nhi_state, m), \
+	sizeof(((struct nhi_state *)0)->m), true }
 
 static const struct field fields[] = {
 	FIELD("version", F_INT, version),
@@ -46,6 +49,11 @@ static const struct field fields[] = {
 	FIELD("accounts", F_SIZE, n_accounts),
 	FIELD("deny", F_SIZE, n_deny),
 	FIELD("rejected", F_SIZE, n_rejected),
+	OPTIONAL("last_failure", F_INT, last_failure),
+	OPTIONAL("last_failure_error", F_TEXT, last_failure_error),
+	OPTIONAL("last_reason", F_TEXT, last_reason),
+	OPTIONAL("etag", F_TEXT, etag),
+	OPTIONAL("last_modified", F_TEXT, last_modified),
 };
 #define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
 
@@ -145,7 +153,7 @@ state_parse(const char *path, char *text, struct nhi_state *ret,
 	if (lineno == 0)
 		return nhi_err_set(e, "%s: empty", path);
 	for (i = 0; i < N_FIELDS; i++) {
-		if (!seen[i])
+		if (!seen[i] && !fields[i].optional)
 			return nhi_err_set(e, "%s: %s: missing", path,
 			    fields[i].key);
 	}
@@ -224,8 +232,15 @@ nhi_state_save(const char *dir, const struct nhi_state *s,
 	    sizeof(s->last_error) - 1) != 0 ||
 	    add_text(&b, "source", s->source, sizeof(s->source) - 1) != 0 ||
 	    nhi_buf_addf(&b, "bindings=%zu\naccounts=%zu\ndeny=%zu\n"
-	    "rejected=%zu\n", s->n_bindings, s->n_accounts, s->n_deny,
-	    s->n_rejected) != 0) {
+	    "rejected=%zu\nlast_failure=%" PRId64 "\n", s->n_bindings,
+	    s->n_accounts, s->n_deny, s->n_rejected, s->last_failure) != 0 ||
+	    add_text(&b, "last_failure_error", s->last_failure_error,
+	    sizeof(s->last_failure_error) - 1) != 0 ||
+	    add_text(&b, "last_reason", s->last_reason,
+	    sizeof(s->last_reason) - 1) != 0 ||
+	    add_text(&b, "etag", s->etag, sizeof(s->etag) - 1) != 0 ||
+	    add_text(&b, "last_modified", s->last_modified,
+	    sizeof(s->last_modified) - 1) != 0) {
 		nhi_err_set(e, "state: out of memory");
 		goto out;
 	}

@@ -14,6 +14,9 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
+#include <pthread.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -26,8 +29,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cdb.h>
 #include <curl/curl.h>
+#include <sodium.h>
 
+#include "dsse.h"
 #include "nssidx.h"
 #include "pamidx.h"
 #include "statement.h"
@@ -40,6 +46,10 @@
 #define LOW_SPEED_LIMIT 1024L	/* bytes per second ... */
 #define LOW_SPEED_TIME 30L	/* ... for this many seconds */
 #define MAX_REDIRS 3L
+#define CACHE_NAME "verified.cdb"
+#define BATCH 1024		/* statements handed to the workers at once */
+#define RING 4			/* batches in flight */
+#define SLICE 32		/* statements a worker takes at a time */
 #define GECOS_PREFIX "nhi owner "
 
 /*
@@ -70,6 +80,8 @@ struct pending {
 	size_t n_gids;
 };
 
+struct pool;
+
 struct compile {
 	const struct nhi_conf *c;
 	int64_t now;
@@ -78,6 +90,12 @@ struct compile {
 	const struct nhi_state *state;
 	const struct local_db *local;
 	bool hash_only;		/* same version as installed: only hash it */
+	struct pool *pool;	/* verifies statements on several threads */
+	int cache_fd;		/* the verified-hash cache, or -1 */
+	struct cdb_make cache_out;
+	struct nhi_atomic cache_tmp;
+	bool cache_writing;
+	size_t n_verified, n_cached;
 	struct nhi_pamidx_writer *pam;
 	size_t line;
 	struct pending *acc;
@@ -284,18 +302,6 @@ pending_reject(struct compile *cc, struct pending *p, const char *fmt, ...)
 
 /* Compiling statements. */
 
-static const unsigned char *
-find_issuer_key(void *ctx, const char *keyid)
-{
-	const struct compile *cc = ctx;
-	const struct nhi_issuer *iss = nhi_conf_issuer(cc->c, keyid);
-
-	if (iss == NULL ||
-	    !nhi_pubkey_valid_at(&iss->key, cc->now, cc->c->clock_skew))
-		return NULL;
-	return iss->key.pk;
-}
-
 /*
  * The checks that need only this account and the local files: range,
  * issuer scope, local users and groups, supplementary groups. Returns
@@ -361,7 +367,8 @@ account_local_check(struct compile *cc, struct pending *p)
 }
 
 static int
-account_keep(struct compile *cc, struct nhi_account *a, struct nhi_err *e)
+account_keep(struct compile *cc, struct nhi_account *a, size_t line,
+    struct nhi_err *e)
 {
 	struct pending *np, *p;
 
@@ -378,9 +385,394 @@ account_keep(struct compile *cc, struct nhi_account *a, struct nhi_err *e)
 	p = &cc->acc[cc->n_acc++];
 	memset(p, 0, sizeof(*p));
 	p->a = a;
-	p->line = cc->line;
+	p->line = line;
 	if (!account_local_check(cc, p) && !p->bad)
 		return nhi_err_set(e, "sync: out of memory");
+	return 0;
+}
+
+/*
+ * Statements are verified on worker threads in batches while this thread
+ * goes on reading; results are committed to the index in file order, by
+ * this thread only, so the index and the rejection callbacks see exactly
+ * what a single-threaded sync would.
+ */
+struct item {
+	size_t off, len, line;
+	struct nhi_statement st;
+	unsigned char hash[32];
+	unsigned char pk[32];	/* the issuer key that verified it */
+	bool ok, cached;
+	char *why;		/* rejection reason when !ok */
+};
+
+enum batch_state { B_FREE, B_FILLING, B_QUEUED, B_DONE };
+
+struct batch {
+	enum batch_state state;
+	char *buf;
+	size_t used, cap;
+	struct item it[BATCH];
+	size_t n, next, done;
+};
+
+struct pool {
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	struct batch ring[RING];
+	size_t head, tail;	/* oldest batch in flight, batch filling */
+	pthread_t th[NHI_SYNC_THREADS];
+	size_t n_threads;
+	bool stop;
+	struct compile *cc;
+	struct cdb cache;	/* the previous cache, read-only */
+	bool have_cache;
+};
+
+static const unsigned char *
+find_issuer_key(void *ctx, const char *keyid)
+{
+	const struct compile *cc = ctx;
+	const struct nhi_issuer *iss = nhi_conf_issuer(cc->c, keyid);
+
+	if (iss == NULL ||
+	    !nhi_pubkey_valid_at(&iss->key, cc->now, cc->c->clock_skew))
+		return NULL;
+	return iss->key.pk;
+}
+
+/*
+ * Whether this exact envelope was verified against this key by an
+ * earlier sync. The cache only ever holds what a sync verified itself,
+ * and a hit still requires the issuer's key to be the pinned one now: a
+ * key removed from the config or rotated out cannot be revived by it.
+ */
+static bool
+cache_hit(const struct pool *p, const unsigned char hash[32],
+    const unsigned char *pk)
+{
+	struct cdb db;
+	unsigned char v[32];
+	bool hit = false;
+
+	if (!p->have_cache)
+		return false;
+	/*
+	 * cdb_find writes its position into the handle: each lookup works
+	 * on a copy, so the threads share only the read-only mapping.
+	 */
+	db = p->cache;
+	if (cdb_find(&db, hash, 32) > 0 && cdb_datalen(&db) == sizeof(v) &&
+	    cdb_read(&db, v, sizeof(v), cdb_datapos(&db)) == 0)
+		hit = sodium_memcmp(v, pk, sizeof(v)) == 0;
+	return hit;
+}
+
+static void
+item_reject(struct item *it, const char *msg)
+{
+	it->ok = false;
+	it->why = strdup(msg[0] != '\0' ? msg : "statement rejected");
+}
+
+/*
+ * The work of one statement, on any thread: decode, find the issuer,
+ * verify unless the cache knows it, parse. The checks are those of
+ * nhi_statement_open; only the signature check can be skipped.
+ */
+static void
+item_process(struct pool *p, const char *text, struct item *it)
+{
+	struct nhi_envelope *env = NULL;
+	const unsigned char *pk;
+	const char *issuer;
+	struct nhi_err e;
+	char esc[96];
+	bool binding;
+
+	e.msg[0] = '\0';
+	crypto_hash_sha256(it->hash, (const unsigned char *)text, it->len);
+	if (nhi_dsse_decode(text, it->len, NHI_MAX_STATEMENT, &env, &e) != 0)
+		goto reject;
+	binding = strcmp(env->payload_type, NHI_PT_BINDING) == 0;
+	if (!binding && strcmp(env->payload_type, NHI_PT_ACCOUNT) != 0) {
+		nhi_escape(env->payload_type, 64, esc, sizeof(esc));
+		nhi_err_set(&e, "payload type \"%s\" is not a statement", esc);
+		goto reject;
+	}
+	if ((pk = find_issuer_key(p->cc, env->keyid)) == NULL) {
+		nhi_err_set(&e, "keyid %s: not a trusted issuer", env->keyid);
+		goto reject;
+	}
+	memcpy(it->pk, pk, sizeof(it->pk));
+	it->cached = cache_hit(p, it->hash, pk);
+	if (!it->cached && nhi_dsse_verify(env, pk, binding ? NHI_PT_BINDING :
+	    NHI_PT_ACCOUNT, &e) != 0)
+		goto reject;
+	if (binding ? nhi_binding_parse((const char *)env->payload,
+	    env->payload_len, &it->st.binding, &e) != 0 :
+	    nhi_account_parse((const char *)env->payload, env->payload_len,
+	    &it->st.account, &e) != 0)
+		goto reject;
+	issuer = binding ? it->st.binding->issuer : it->st.account->issuer;
+	if (strcmp(issuer, env->keyid) != 0) {
+		nhi_err_set(&e, "issuer: %s is not the signing key %s", issuer,
+		    env->keyid);
+		goto reject;
+	}
+	memcpy(it->st.hash, it->hash, sizeof(it->hash));
+	it->ok = true;
+	nhi_envelope_free(env);
+	return;
+reject:
+	nhi_statement_clear(&it->st);
+	item_reject(it, e.msg);
+	nhi_envelope_free(env);
+}
+
+/*
+ * Takes a slice of the oldest queued batch that has work left, processes
+ * it without the lock, and marks the batch done when its last slice is.
+ * Called with the lock held; returns false when there was nothing to do.
+ */
+static bool
+pool_step(struct pool *p)
+{
+	struct batch *b = NULL;
+	size_t i, k, lo, hi;
+
+	for (k = 0; k < RING; k++) {
+		struct batch *c = &p->ring[(p->head + k) % RING];
+
+		if (c->state == B_QUEUED && c->next < c->n) {
+			b = c;
+			break;
+		}
+	}
+	if (b == NULL)
+		return false;
+	lo = b->next;
+	hi = lo + SLICE < b->n ? lo + SLICE : b->n;
+	b->next = hi;
+	(void)pthread_mutex_unlock(&p->mu);
+	for (i = lo; i < hi; i++)
+		item_process(p, b->buf + b->it[i].off, &b->it[i]);
+	(void)pthread_mutex_lock(&p->mu);
+	b->done += hi - lo;
+	if (b->done == b->n) {
+		b->state = B_DONE;
+		(void)pthread_cond_broadcast(&p->done);
+	}
+	return true;
+}
+
+static void *
+pool_worker(void *arg)
+{
+	struct pool *p = arg;
+
+	(void)pthread_mutex_lock(&p->mu);
+	while (!p->stop) {
+		if (!pool_step(p))
+			(void)pthread_cond_wait(&p->work, &p->mu);
+	}
+	(void)pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static void
+batch_clear(struct batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		nhi_statement_clear(&b->it[i].st);
+		free(b->it[i].why);
+		b->it[i].why = NULL;
+	}
+	b->n = b->next = b->done = b->used = 0;
+	b->state = B_FREE;
+}
+
+static void
+pool_free(struct pool *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	(void)pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	(void)pthread_cond_broadcast(&p->work);
+	(void)pthread_mutex_unlock(&p->mu);
+	for (i = 0; i < p->n_threads; i++)
+		(void)pthread_join(p->th[i], NULL);
+	for (i = 0; i < RING; i++) {
+		batch_clear(&p->ring[i]);
+		free(p->ring[i].buf);
+	}
+	if (p->have_cache)
+		cdb_free(&p->cache);
+	(void)pthread_mutex_destroy(&p->mu);
+	(void)pthread_cond_destroy(&p->work);
+	(void)pthread_cond_destroy(&p->done);
+	free(p);
+}
+
+/*
+ * Maps the previous sync's cache. A cache that cannot be used costs
+ * verification time, never correctness: it is simply left out.
+ */
+static void
+pool_cache_map(struct pool *p, int fd)
+{
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size < 2048 || st.st_size > (off_t)UINT32_MAX)
+		return;
+	if (cdb_init(&p->cache, fd) == 0)
+		p->have_cache = true;
+}
+
+static int
+pool_new(struct compile *cc, struct pool **ret, struct nhi_err *e)
+{
+	struct pool *p;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t i, want;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return nhi_err_set(e, "sync: out of memory");
+	p->cc = cc;
+	if (pthread_mutex_init(&p->mu, NULL) != 0) {
+		free(p);
+		return nhi_err_set(e, "sync: cannot create a mutex");
+	}
+	(void)pthread_cond_init(&p->work, NULL);
+	(void)pthread_cond_init(&p->done, NULL);
+	pool_cache_map(p, cc->cache_fd);
+	/*
+	 * The reading thread helps whenever it waits, so one worker per
+	 * further processor keeps every processor busy.
+	 */
+	want = ncpu > 1 ? (size_t)ncpu - 1 : 0;
+	if (want > NHI_SYNC_THREADS)
+		want = NHI_SYNC_THREADS;
+	for (i = 0; i < want; i++) {
+		if (pthread_create(&p->th[i], NULL, pool_worker, p) != 0)
+			break;
+		p->n_threads++;
+	}
+	*ret = p;
+	return 0;
+}
+
+/* Records a verified statement in the new cache. */
+static int
+cache_add(struct compile *cc, const struct item *it, struct nhi_err *e)
+{
+	if (!cc->cache_writing)
+		return 0;
+	if (cdb_make_add(&cc->cache_out, it->hash, 32, it->pk, 32) != 0) {
+		/* A cache that cannot be written is dropped, not fatal. */
+		cc->cache_writing = false;
+		(void)cdb_make_finish(&cc->cache_out);
+		nhi_atomic_abort(&cc->cache_tmp);
+	}
+	(void)e;
+	return 0;
+}
+
+/* Commits one finished batch in file order, on the reading thread. */
+static int
+batch_commit(struct compile *cc, struct batch *b, struct nhi_err *e)
+{
+	struct item *it;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < b->n && r == 0; i++) {
+		it = &b->it[i];
+		if (!it->ok) {
+			reject_line(cc, it->line, "%s", it->why != NULL ?
+			    it->why : "out of memory");
+			continue;
+		}
+		if (it->cached)
+			cc->n_cached++;
+		else
+			cc->n_verified++;
+		r = cache_add(cc, it, e);
+		if (r == 0 && it->st.binding != NULL) {
+			/*
+			 * Scope is the decision's business: it reports
+			 * out-of-scope with the live config rather than a
+			 * silent absence.
+			 */
+			if ((r = nhi_pamidx_add_binding(cc->pam,
+			    it->st.binding, e)) == 0)
+				cc->n_bindings++;
+		} else if (r == 0 && it->st.account != NULL) {
+			r = account_keep(cc, it->st.account, it->line, e);
+			it->st.account = NULL;
+		}
+	}
+	batch_clear(b);
+	return r;
+}
+
+/* Waits for the oldest batch in flight, helping with the work. */
+static int
+pool_drain_one(struct compile *cc, struct nhi_err *e)
+{
+	struct pool *p = cc->pool;
+	struct batch *b = &p->ring[p->head];
+
+	(void)pthread_mutex_lock(&p->mu);
+	while (b->state != B_DONE) {
+		if (!pool_step(p))
+			(void)pthread_cond_wait(&p->done, &p->mu);
+	}
+	(void)pthread_mutex_unlock(&p->mu);
+	p->head = (p->head + 1) % RING;
+	return batch_commit(cc, b, e);
+}
+
+static int
+pool_submit(struct compile *cc, struct nhi_err *e)
+{
+	struct pool *p = cc->pool;
+	struct batch *b = &p->ring[p->tail];
+
+	if (b->state != B_FILLING || b->n == 0)
+		return 0;
+	(void)pthread_mutex_lock(&p->mu);
+	b->state = B_QUEUED;
+	(void)pthread_cond_broadcast(&p->work);
+	(void)pthread_mutex_unlock(&p->mu);
+	p->tail = (p->tail + 1) % RING;
+	while (p->ring[p->tail].state != B_FREE) {
+		if (pool_drain_one(cc, e) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Waits for every batch and commits them. */
+static int
+pool_finish(struct compile *cc, struct nhi_err *e)
+{
+	struct pool *p = cc->pool;
+
+	if (p == NULL)
+		return 0;
+	if (pool_submit(cc, e) != 0)
+		return -1;
+	while (p->ring[p->head].state != B_FREE) {
+		if (pool_drain_one(cc, e) != 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -388,34 +780,70 @@ static int
 on_statement(void *ctx, const char *line, size_t len, struct nhi_err *e)
 {
 	struct compile *cc = ctx;
-	struct nhi_statement st;
-	struct nhi_err why;
-	int r = 0;
+	struct batch *b;
+	struct item *it;
+	char *nb;
 
 	cc->line++;
 	if (cc->hash_only)
 		return 0;
-	memset(&st, 0, sizeof(st));
-	why.msg[0] = '\0';
-	if (nhi_statement_open(line, len, find_issuer_key, cc, &st,
-	    &why) != 0) {
-		reject_line(cc, cc->line, "%s", why.msg[0] != '\0' ? why.msg :
-		    "statement rejected");
+	b = &cc->pool->ring[cc->pool->tail];
+	if (b->state == B_FREE)
+		b->state = B_FILLING;
+	if (len + 1 > b->cap - b->used) {
+		size_t cap = b->cap == 0 ? 256 * 1024 : b->cap;
+
+		while (cap < b->used + len + 1)
+			cap *= 2;
+		if ((nb = realloc(b->buf, cap)) == NULL)
+			return nhi_err_set(e, "sync: out of memory");
+		b->buf = nb;
+		b->cap = cap;
+	}
+	it = &b->it[b->n++];
+	memset(it, 0, sizeof(*it));
+	it->off = b->used;
+	it->len = len;
+	it->line = cc->line;
+	memcpy(b->buf + b->used, line, len);
+	b->buf[b->used + len] = '\0';
+	b->used += len + 1;
+	if (b->n == BATCH)
+		return pool_submit(cc, e);
+	return 0;
+}
+
+/*
+ * Opens the previous cache for reading and starts the new one beside it.
+ * Neither is required: without them every signature is verified.
+ */
+static int
+cache_begin(struct compile *cc, struct nhi_err *e)
+{
+	char *path;
+
+	(void)e;
+	if (asprintf(&path, "%s/" CACHE_NAME, cc->c->state_dir) < 0)
 		return 0;
+	cc->cache_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (nhi_atomic_open(&cc->cache_tmp, path, 0600) == 0) {
+		cdb_make_start(&cc->cache_out, cc->cache_tmp.fd);
+		cc->cache_writing = true;
 	}
-	if (st.binding != NULL) {
-		/*
-		 * Scope is the decision's business: it reports out-of-scope
-		 * with the live config rather than a silent absence.
-		 */
-		if ((r = nhi_pamidx_add_binding(cc->pam, st.binding, e)) == 0)
-			cc->n_bindings++;
-	} else if (st.account != NULL) {
-		r = account_keep(cc, st.account, e);
-		st.account = NULL;
-	}
-	nhi_statement_clear(&st);
-	return r;
+	free(path);
+	return 0;
+}
+
+/* Installs the new cache once the indexes it describes are installed. */
+static void
+cache_commit(struct compile *cc)
+{
+	if (!cc->cache_writing)
+		return;
+	cc->cache_writing = false;
+	if (cdb_make_finish(&cc->cache_out) != 0 ||
+	    nhi_atomic_commit(&cc->cache_tmp) != 0)
+		nhi_atomic_abort(&cc->cache_tmp);
 }
 
 static bool
@@ -454,7 +882,8 @@ on_header(void *ctx, const struct nhi_register_header *h, struct nhi_err *e)
 		cc->hash_only = true;
 		return 0;
 	}
-	if (nhi_pamidx_create(cc->c->pam_index, &cc->pam, e) != 0)
+	if (nhi_pamidx_create(cc->c->pam_index, &cc->pam, e) != 0 ||
+	    cache_begin(cc, e) != 0 || pool_new(cc, &cc->pool, e) != 0)
 		return -1;
 	for (i = 0; i < h->n_deny; i++) {
 		if (nhi_pamidx_add_deny(cc->pam, &h->deny[i], e) != 0)
@@ -638,6 +1067,18 @@ compile_free(struct compile *cc)
 {
 	size_t i;
 
+	/* The workers stop before anything they might touch is freed. */
+	pool_free(cc->pool);
+	cc->pool = NULL;
+	if (cc->cache_writing) {
+		/* Finishing frees the writer's memory; abort unlinks. */
+		(void)cdb_make_finish(&cc->cache_out);
+		nhi_atomic_abort(&cc->cache_tmp);
+		cc->cache_writing = false;
+	}
+	if (cc->cache_fd >= 0)
+		(void)close(cc->cache_fd);
+	cc->cache_fd = -1;
 	for (i = 0; i < cc->n_acc; i++) {
 		nhi_account_free(cc->acc[i].a);
 		free(cc->acc[i].gids);
@@ -690,13 +1131,53 @@ out:
 
 /* The sync proper, with the lock held. */
 
+/* Failure classes, for the log line and monitoring. */
+static void
+reason_set(struct nhi_sync_result *res, const char *reason)
+{
+	(void)snprintf(res->reason, sizeof(res->reason), "%s", reason);
+}
+
+/* The ratchet and the reader say what failed in the message's first word. */
+static const char *
+reason_of_register_error(const char *msg)
+{
+	static const struct {
+		const char *prefix, *reason;
+	} map[] = {
+		{ "rollback", "rollback" },
+		{ "same version with a different hash",
+		    "same-version-different-hash" },
+		{ "expired", "expired" },
+		{ "clock behind", "clock-behind" },
+		{ "register: read error", "disk" },
+	};
+	const char *m = msg;
+	size_t i;
+
+	/*
+	 * Messages carry prefixes ("URL: rollback: ..."): each segment
+	 * after ": " is tried in turn.
+	 */
+	while (m != NULL) {
+		for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+			if (strncmp(m, map[i].prefix,
+			    strlen(map[i].prefix)) == 0)
+				return map[i].reason;
+		}
+		if ((m = strstr(m, ": ")) != NULL)
+			m += 2;
+	}
+	return "bad-register";
+}
+
 static void
 result_fill(struct nhi_sync_result *ret, const struct nhi_state *s,
-    bool installed, bool unchanged)
+    enum nhi_sync_outcome o)
 {
-	memset(ret, 0, sizeof(*ret));
-	ret->installed = installed;
-	ret->unchanged = unchanged;
+	ret->outcome = o;
+	ret->installed = o == NHI_SYNC_INSTALLED;
+	ret->unchanged = o == NHI_SYNC_UNCHANGED || o == NHI_SYNC_NOT_MODIFIED;
 	ret->version = s->version;
 	ret->n_bindings = s->n_bindings;
 	ret->n_accounts = s->n_accounts;
@@ -708,7 +1189,7 @@ result_fill(struct nhi_sync_result *ret, const struct nhi_state *s,
 static int
 sync_stream(const struct nhi_conf *c, FILE *in, const char *source,
     int64_t now, nhi_reject_fn rejectfn, void *rctx, struct nhi_state *s,
-    bool *ret_installed, bool *ret_unchanged, struct nhi_err *e)
+    struct nhi_sync_result *res, struct nhi_err *e)
 {
 	struct nhi_register_header h;
 	struct local_db local;
@@ -728,30 +1209,36 @@ sync_stream(const struct nhi_conf *c, FILE *in, const char *source,
 	cc.state = s;
 	cc.local = &local;
 	cc.line = 1;
+	cc.cache_fd = -1;
 
+	reason_set(res, "config");
 	if (local_read(c->passwd_file, false, &local.users, e) != 0 ||
 	    local_read(c->group_file, true, &local.groups, e) != 0)
 		goto out;
+	reason_set(res, "bad-register");
 	if (nhi_register_read_ext(in, c, now, on_header, on_statement, &cc,
-	    &h, sha, e) != 0) {
-		nhi_err_prefix(e, "%s", source);
-		goto out;
-	}
-	if (nhi_ratchet_check(s, &h, sha, now, c->clock_skew, &unchanged,
+	    &h, sha, e) != 0 || pool_finish(&cc, e) != 0 ||
+	    nhi_ratchet_check(s, &h, sha, now, c->clock_skew, &unchanged,
 	    e) != 0) {
+		reason_set(res, reason_of_register_error(e->msg));
+		if (cc.pam != NULL && strstr(e->msg, "write error") != NULL)
+			reason_set(res, "disk");
 		nhi_err_prefix(e, "%s", source);
 		goto out;
 	}
 	nhi_hex(sha, sizeof(sha), hex);
 	if (!cc.hash_only) {
 		/* Also repairs an index lost under an unchanged register. */
+		reason_set(res, "disk");
 		if (install(&cc, &h, hex, e) != 0)
 			goto out;
+		cache_commit(&cc);
 		s->n_bindings = cc.n_bindings;
 		s->n_accounts = cc.n_accounts;
 		s->n_deny = h.n_deny;
 		s->n_rejected = cc.n_rejected;
-		*ret_installed = true;
+		res->n_verified = cc.n_verified;
+		res->n_cached = cc.n_cached;
 	}
 	s->version = h.version;
 	memcpy(s->sha256, hex, sizeof(s->sha256));
@@ -760,7 +1247,12 @@ sync_stream(const struct nhi_conf *c, FILE *in, const char *source,
 	s->last_success = now;
 	s->last_error[0] = '\0';
 	(void)snprintf(s->source, sizeof(s->source), "%s", source);
-	*ret_unchanged = unchanged;
+	result_fill(res, s, !cc.hash_only ? NHI_SYNC_INSTALLED :
+	    NHI_SYNC_UNCHANGED);
+	/* An index lost under an unchanged register is rebuilt. */
+	res->unchanged = unchanged;
+	reason_set(res, cc.hash_only ? "unchanged" : unchanged ? "repaired" :
+	    "ok");
 	r = 0;
 out:
 	compile_free(&cc);
@@ -807,67 +1299,165 @@ lock_take(const char *dir, int *ret_fd, struct nhi_err *e)
 }
 
 /*
+ * Removes the temporary files a killed sync left beside path (the
+ * "PATH.tmp.XXXXXX" of an atomic write). Called with the lock held, so
+ * no running sync owns them.
+ */
+static void
+leftovers_remove(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir, *prefix = NULL;
+	struct dirent *de;
+	DIR *d;
+	int dfd;
+
+	if (slash == NULL || (dir = strndup(path, (size_t)(slash - path) +
+	    1)) == NULL)
+		return;
+	if (asprintf(&prefix, "%s.tmp.", slash + 1) < 0)
+		prefix = NULL;
+	if (prefix != NULL && (d = opendir(dir)) != NULL) {
+		dfd = dirfd(d);
+		while ((de = readdir(d)) != NULL) {
+			if (strncmp(de->d_name, prefix, strlen(prefix)) == 0 &&
+			    strlen(de->d_name) == strlen(prefix) + 6)
+				(void)unlinkat(dfd, de->d_name, 0);
+		}
+		(void)closedir(d);
+	}
+	free(prefix);
+	free(dir);
+}
+
+static void
+leftovers_clean(const struct nhi_conf *c)
+{
+	char *p;
+
+	leftovers_remove(c->pam_index);
+	leftovers_remove(c->nss_index);
+	if (asprintf(&p, "%s/state", c->state_dir) >= 0) {
+		leftovers_remove(p);
+		free(p);
+	}
+	if (asprintf(&p, "%s/" CACHE_NAME, c->state_dir) >= 0) {
+		leftovers_remove(p);
+		free(p);
+	}
+}
+
+/*
  * Takes the lock and loads the state. A state that cannot be read stops
  * the sync: without it the host cannot tell a rollback from an update.
  */
 static int
 sync_begin(const struct nhi_conf *c, int *ret_fd, struct nhi_state *s,
-    struct nhi_err *e)
+    struct nhi_sync_result *res, struct nhi_err *e)
 {
+	reason_set(res, "state");
 	if (mkdir(c->state_dir, 0755) != 0 && errno != EEXIST)
 		return nhi_err_set(e, "%s: %s", c->state_dir, strerror(errno));
-	if (lock_take(c->state_dir, ret_fd, e) != 0)
+	if (lock_take(c->state_dir, ret_fd, e) != 0) {
+		if (strstr(e->msg, "another sync") != NULL)
+			reason_set(res, "locked");
 		return -1;
+	}
 	if (nhi_state_load(c->state_dir, s, e) != 0) {
 		(void)close(*ret_fd);
 		return -1;
 	}
+	leftovers_clean(c);
 	return 0;
 }
 
 /* Records the outcome; a failure keeps the accepted version and hash. */
 static int
 sync_end(const struct nhi_conf *c, int lockfd, struct nhi_state *s,
-    int64_t now, int r, struct nhi_err *e)
+    int64_t now, int r, struct nhi_sync_result *res, struct nhi_err *e)
 {
 	struct nhi_err e2;
 
 	s->last_attempt = now;
-	if (r != 0)
+	(void)snprintf(s->last_reason, sizeof(s->last_reason), "%s",
+	    res->reason);
+	if (r != 0) {
 		(void)snprintf(s->last_error, sizeof(s->last_error), "%s",
 		    e != NULL ? e->msg : "sync failed");
+		(void)snprintf(s->last_failure_error,
+		    sizeof(s->last_failure_error), "%s", s->last_error);
+		s->last_failure = now;
+	}
 	if (nhi_state_save(c->state_dir, s, &e2) != 0) {
-		if (r == 0)
+		if (r == 0) {
 			nhi_err_set(e, "%s", e2.msg);
+			reason_set(res, "disk");
+			res->outcome = NHI_SYNC_FAILED;
+			res->installed = res->unchanged = false;
+		}
 		r = -1;
 	}
 	(void)close(lockfd);
 	return r;
 }
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+result_begin(struct nhi_sync_result *res, const char *source)
+{
+	memset(res, 0, sizeof(*res));
+	res->outcome = NHI_SYNC_FAILED;
+	res->duration_ms = mono_ms();
+	reason_set(res, "internal");
+	if (source != NULL)
+		(void)snprintf(res->source, sizeof(res->source), "%s", source);
+}
+
+static void
+result_end(struct nhi_sync_result *res, const char *source)
+{
+	res->duration_ms = mono_ms() - res->duration_ms;
+	if (res->outcome == NHI_SYNC_FAILED && source != NULL)
+		(void)snprintf(res->source, sizeof(res->source), "%s", source);
+}
+
 int
 nhi_sync_file(const struct nhi_conf *c, const char *path,
     const char *source, int64_t now, nhi_reject_fn reject, void *ctx,
-    struct nhi_sync_result *ret, struct nhi_err *e)
+    struct nhi_sync_result *res, struct nhi_err *e)
 {
 	struct nhi_state s;
-	bool installed = false, unchanged = false;
 	FILE *in;
 	int fd, r = -1;
 
 	if (source == NULL)
 		source = path;
-	if (sync_begin(c, &fd, &s, e) != 0)
+	result_begin(res, source);
+	if (sync_begin(c, &fd, &s, res, e) != 0) {
+		result_end(res, source);
 		return -1;
-	if ((in = fopen(path, "re")) == NULL)
+	}
+	if ((in = fopen(path, "re")) == NULL) {
 		nhi_err_set(e, "%s: %s", path, strerror(errno));
-	else {
-		r = sync_stream(c, in, source, now, reject, ctx, &s,
-		    &installed, &unchanged, e);
+		reason_set(res, "unreachable");
+	} else {
+		r = sync_stream(c, in, source, now, reject, ctx, &s, res, e);
 		(void)fclose(in);
 	}
-	if ((r = sync_end(c, fd, &s, now, r, e)) == 0)
-		result_fill(ret, &s, installed, unchanged);
+	if (r == 0) {
+		/* A local file carries no HTTP validators. */
+		s.etag[0] = s.last_modified[0] = '\0';
+	}
+	r = sync_end(c, fd, &s, now, r, res, e);
+	result_end(res, source);
 	return r;
 }
 
@@ -877,6 +1467,10 @@ struct fetch {
 	FILE *out;
 	int64_t len, max;
 	bool too_big;
+	bool write_failed;
+	int write_errno;
+	char etag[256];
+	char last_modified[64];
 };
 
 static size_t
@@ -889,15 +1483,71 @@ fetch_write(char *p, size_t size, size_t n, void *ud)
 		f->too_big = true;
 		return 0;
 	}
-	if (fwrite(p, 1, len, f->out) != len)
+	if (fwrite(p, 1, len, f->out) != len) {
+		f->write_failed = true;
+		f->write_errno = errno;
 		return 0;
+	}
 	f->len += (int64_t)len;
 	return len;
 }
 
+/* Copies a header's value (trimmed) when name matches. */
+static void
+header_take(const char *p, size_t n, const char *name, char *out,
+    size_t outlen)
+{
+	size_t k = strlen(name);
+
+	if (n <= k || strncasecmp(p, name, k) != 0)
+		return;
+	p += k;
+	n -= k;
+	while (n > 0 && (*p == ' ' || *p == '\t')) {
+		p++;
+		n--;
+	}
+	while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == '\n' ||
+	    p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	/* A value that does not fit would not match later: keep none. */
+	if (n == 0 || n >= outlen || memchr(p, '\0', n) != NULL) {
+		out[0] = '\0';
+		return;
+	}
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+/*
+ * Keeps the validators of the last response only: a redirect's own
+ * headers come first and must not be taken for the register's.
+ */
+static size_t
+fetch_header(char *p, size_t size, size_t n, void *ud)
+{
+	struct fetch *f = ud;
+	size_t len = size * n;
+
+	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
+		f->etag[0] = '\0';
+		f->last_modified[0] = '\0';
+	}
+	header_take(p, len, "ETag:", f->etag, sizeof(f->etag));
+	header_take(p, len, "Last-Modified:", f->last_modified,
+	    sizeof(f->last_modified));
+	return len;
+}
+
+static long
+conf_or(int64_t v, long dflt)
+{
+	return v > 0 ? (long)v : dflt;
+}
+
 static int
 curl_setup(CURL *h, const struct nhi_conf *c, const char *url,
-    struct fetch *f, char *errbuf)
+    struct fetch *f, struct curl_slist *hdrs, char *errbuf)
 {
 	CURLcode rc = CURLE_OK;
 
@@ -912,18 +1562,27 @@ curl_setup(CURL *h, const struct nhi_conf *c, const char *url,
 	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTPS | CURLPROTO_FILE));
 	SET(CURLOPT_REDIR_PROTOCOLS, (long)CURLPROTO_HTTPS);
 #endif
+	/*
+	 * No signals: libcurl then neither installs a SIGALRM handler for
+	 * name resolution nor lets SIGPIPE reach the process (its sends use
+	 * MSG_NOSIGNAL), and the process's dispositions stay its own.
+	 */
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_FOLLOWLOCATION, 1L);
 	SET(CURLOPT_MAXREDIRS, MAX_REDIRS);
-	SET(CURLOPT_FAILONERROR, 1L);
-	SET(CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT);
-	SET(CURLOPT_TIMEOUT, TOTAL_TIMEOUT);
-	SET(CURLOPT_LOW_SPEED_LIMIT, LOW_SPEED_LIMIT);
-	SET(CURLOPT_LOW_SPEED_TIME, LOW_SPEED_TIME);
+	SET(CURLOPT_CONNECTTIMEOUT, conf_or(c->fetch_connect_timeout,
+	    CONNECT_TIMEOUT));
+	SET(CURLOPT_TIMEOUT, conf_or(c->fetch_timeout, TOTAL_TIMEOUT));
+	SET(CURLOPT_LOW_SPEED_LIMIT, conf_or(c->fetch_low_speed_limit,
+	    LOW_SPEED_LIMIT));
+	SET(CURLOPT_LOW_SPEED_TIME, conf_or(c->fetch_low_speed_time,
+	    LOW_SPEED_TIME));
 	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->max);
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	SET(CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+	/* Never an address or a proxy from the environment of a timer. */
+	SET(CURLOPT_PROXY, "");
 	if (c->ca_file != NULL)
 		SET(CURLOPT_CAINFO, c->ca_file);
 	if (c->ca_dir != NULL)
@@ -932,42 +1591,120 @@ curl_setup(CURL *h, const struct nhi_conf *c, const char *url,
 		SET(CURLOPT_PINNEDPUBLICKEY, c->pinned_pubkey);
 	SET(CURLOPT_WRITEFUNCTION, fetch_write);
 	SET(CURLOPT_WRITEDATA, f);
+	SET(CURLOPT_HEADERFUNCTION, fetch_header);
+	SET(CURLOPT_HEADERDATA, f);
+	if (hdrs != NULL)
+		SET(CURLOPT_HTTPHEADER, hdrs);
 #undef SET
 	return rc == CURLE_OK ? 0 : -1;
 }
 
-/* Fetches url into out (a temporary file), at most max bytes. */
-static int
-fetch(const struct nhi_conf *c, const char *url, FILE *out,
-    struct nhi_err *e)
+static const char *
+reason_of_curl(CURLcode rc)
 {
-	char errbuf[CURL_ERROR_SIZE];
-	struct fetch f = { out, 0, 0, false };
+	switch (rc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return "timeout";
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_FILE_COULDNT_READ_FILE:
+	case CURLE_GOT_NOTHING:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+		return "unreachable";
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CRL_BADFILE:
+		return "tls";
+	case CURLE_TOO_MANY_REDIRECTS:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		return "redirect";
+	case CURLE_FILESIZE_EXCEEDED:
+		return "too-large";
+	case CURLE_PARTIAL_FILE:
+		return "truncated";
+	case CURLE_WRITE_ERROR:
+		return "disk";
+	default:
+		return "unreachable";
+	}
+}
+
+/*
+ * Fetches url into out (a temporary file), at most max bytes. With
+ * validators (from the state, when the accepted register came from this
+ * URL) the request is conditional, and *ret_not_modified tells a 304.
+ */
+static int
+fetch(const struct nhi_conf *c, const char *url, const struct nhi_state *s,
+    FILE *out, struct fetch *f, bool *ret_not_modified,
+    struct nhi_sync_result *res, struct nhi_err *e)
+{
+	char errbuf[CURL_ERROR_SIZE], *hv = NULL;
+	struct curl_slist *hdrs = NULL, *nh;
 	CURLcode rc;
 	CURL *h;
+	long code = 0;
 	int r = -1;
 
-	f.max = c->max_register_size > 0 ? c->max_register_size : INT64_MAX;
+	memset(f, 0, sizeof(*f));
+	f->out = out;
+	f->max = c->max_register_size > 0 ? c->max_register_size : INT64_MAX;
 	errbuf[0] = '\0';
+	*ret_not_modified = false;
 	if ((h = curl_easy_init()) == NULL)
 		return nhi_err_set(e, "%s: cannot start libcurl", url);
-	if (curl_setup(h, c, url, &f, errbuf) != 0) {
+	if (s != NULL && s->etag[0] != '\0' &&
+	    asprintf(&hv, "If-None-Match: %s", s->etag) >= 0) {
+		if ((nh = curl_slist_append(hdrs, hv)) != NULL)
+			hdrs = nh;
+		free(hv);
+	}
+	if (s != NULL && s->last_modified[0] != '\0' &&
+	    asprintf(&hv, "If-Modified-Since: %s", s->last_modified) >= 0) {
+		if ((nh = curl_slist_append(hdrs, hv)) != NULL)
+			hdrs = nh;
+		free(hv);
+	}
+	if (curl_setup(h, c, url, f, hdrs, errbuf) != 0) {
 		nhi_err_set(e, "%s: libcurl refused an option", url);
 		goto out;
 	}
 	rc = curl_easy_perform(h);
-	if (f.too_big || rc == CURLE_FILESIZE_EXCEEDED)
+	(void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	if (f->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+		reason_set(res, "too-large");
 		nhi_err_set(e, "%s: larger than max_register_size (%" PRId64
-		    " bytes)", url, f.max);
-	else if (rc != CURLE_OK)
+		    " bytes)", url, f->max);
+	} else if (f->write_failed) {
+		reason_set(res, "disk");
+		nhi_err_set(e, "%s: cannot write the download: %s", url,
+		    strerror(f->write_errno));
+	} else if (rc != CURLE_OK) {
+		reason_set(res, reason_of_curl(rc));
 		nhi_err_set(e, "%s: %s", url, errbuf[0] != '\0' ? errbuf :
 		    curl_easy_strerror(rc));
-	else if (fflush(out) != 0 || ferror(out))
+	} else if (code == 304 && hdrs != NULL) {
+		*ret_not_modified = true;
+		r = 0;
+	} else if (code != 0 && code != 200) {
+		reason_set(res, "http");
+		nhi_err_set(e, "%s: the server answered HTTP %ld", url, code);
+	} else if (fflush(out) != 0 || ferror(out)) {
+		reason_set(res, "disk");
 		nhi_err_set(e, "%s: cannot write the download: %s", url,
 		    strerror(errno));
-	else
+	} else
 		r = 0;
 out:
+	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(h);
 	return r;
 }
@@ -1001,37 +1738,156 @@ temp_open(const char *dir, struct nhi_err *e)
 	return f;
 }
 
+/*
+ * A 304 says the register is the one installed; it is still refused
+ * once expired or when the clock runs behind, as the file would be.
+ */
+static int
+not_modified(const struct nhi_conf *c, struct nhi_state *s, const char *url,
+    int64_t now, struct nhi_sync_result *res, struct nhi_err *e)
+{
+	struct nhi_register_header h;
+
+	memset(&h, 0, sizeof(h));
+	h.version = s->version;
+	h.issued_at = s->issued_at;
+	h.expires_at = s->expires_at;
+	if (nhi_ratchet_precheck(s, &h, now, c->clock_skew, e) != 0) {
+		reason_set(res, reason_of_register_error(e->msg));
+		nhi_err_prefix(e, "%s (not modified)", url);
+		return -1;
+	}
+	s->last_success = now;
+	s->last_error[0] = '\0';
+	result_fill(res, s, NHI_SYNC_NOT_MODIFIED);
+	reason_set(res, "not-modified");
+	return 0;
+}
+
+/* One mirror: fetch, then verify and install what came. */
+static int
+sync_url(const struct nhi_conf *c, const char *url, int64_t now,
+    nhi_reject_fn reject, void *ctx, struct nhi_state *s,
+    bool conditional, struct nhi_sync_result *res, struct nhi_err *e)
+{
+	struct fetch f;
+	bool nm = false;
+	FILE *tmp;
+	int r = -1;
+
+	if ((tmp = temp_open(c->state_dir, e)) == NULL) {
+		reason_set(res, "disk");
+		return -1;
+	}
+	if (fetch(c, url, conditional ? s : NULL, tmp, &f, &nm, res,
+	    e) == 0) {
+		if (nm)
+			r = not_modified(c, s, url, now, res, e);
+		else {
+			rewind(tmp);
+			r = sync_stream(c, tmp, url, now, reject, ctx, s, res,
+			    e);
+			if (r == 0) {
+				memcpy(s->etag, f.etag, sizeof(s->etag));
+				memcpy(s->last_modified, f.last_modified,
+				    sizeof(s->last_modified));
+			}
+		}
+	}
+	(void)fclose(tmp);
+	return r;
+}
+
 int
 nhi_sync(const struct nhi_conf *c, int64_t now, nhi_reject_fn reject,
-    void *ctx, struct nhi_sync_result *ret, struct nhi_err *e)
+    void *ctx, struct nhi_sync_result *res, struct nhi_err *e)
 {
 	struct nhi_state s, start;
-	bool installed = false, unchanged = false;
+	const char *url = NULL;
+	bool conditional;
 	size_t i;
-	FILE *tmp;
 	int fd, r = -1;
 
-	if (c->register_urls.n == 0)
-		return nhi_err_set(e, "%s: no register_url configured",
+	result_begin(res, NULL);
+	if (c->register_urls.n == 0) {
+		reason_set(res, "config");
+		nhi_err_set(e, "%s: no register_url configured",
 		    c->path != NULL ? c->path : "config");
-	if (sync_begin(c, &fd, &s, e) != 0)
+		result_end(res, NULL);
 		return -1;
+	}
+	if (sync_begin(c, &fd, &s, res, e) != 0) {
+		result_end(res, c->register_urls.v[0]);
+		return -1;
+	}
 	start = s;
+	/*
+	 * The validators only describe the register installed from that
+	 * URL, and only while its index is the one the state names.
+	 */
+	conditional = start.version > 0 && index_matches_state(c, &start) &&
+	    (start.etag[0] != '\0' || start.last_modified[0] != '\0');
 	/* Mirrors in order: any failure of one moves on to the next. */
 	for (i = 0; i < c->register_urls.n && r != 0; i++) {
-		const char *url = c->register_urls.v[i];
-
+		url = c->register_urls.v[i];
 		s = start;
-		if ((tmp = temp_open(c->state_dir, e)) == NULL)
-			break;
-		if (fetch(c, url, tmp, e) == 0) {
-			rewind(tmp);
-			r = sync_stream(c, tmp, url, now, reject, ctx, &s,
-			    &installed, &unchanged, e);
-		}
-		(void)fclose(tmp);
+		r = sync_url(c, url, now, reject, ctx, &s, conditional &&
+		    strcmp(url, start.source) == 0, res, e);
 	}
-	if ((r = sync_end(c, fd, &s, now, r, e)) == 0)
-		result_fill(ret, &s, installed, unchanged);
+	if (r != 0)
+		s = start;
+	r = sync_end(c, fd, &s, now, r, res, e);
+	result_end(res, url);
 	return r;
+}
+
+int
+nhi_sync_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+const char *
+nhi_sync_outcome_name(enum nhi_sync_outcome o)
+{
+	switch (o) {
+	case NHI_SYNC_INSTALLED:
+		return "installed";
+	case NHI_SYNC_UNCHANGED:
+		return "unchanged";
+	case NHI_SYNC_NOT_MODIFIED:
+		return "not-modified";
+	case NHI_SYNC_FAILED:
+		break;
+	}
+	return "failed";
+}
+
+size_t
+nhi_sync_logline(const struct nhi_sync_result *res,
+    const struct nhi_err *err, char *out, size_t len)
+{
+	char src[600], msg[700];
+	int w;
+
+	if (len == 0)
+		return 0;
+	nhi_escape(res->source, 512, src, sizeof(src));
+	w = snprintf(out, len, "nhi-sync result=%s source=\"%s\" "
+	    "version=%" PRId64 " bindings=%zu accounts=%zu deny=%zu "
+	    "rejected=%zu verified=%zu cached=%zu duration_ms=%" PRId64
+	    " reason=%s", nhi_sync_outcome_name(res->outcome), src,
+	    res->version, res->n_bindings, res->n_accounts, res->n_deny,
+	    res->n_rejected, res->n_verified, res->n_cached, res->duration_ms,
+	    res->reason);
+	if (w < 0) {
+		out[0] = '\0';
+		return 0;
+	}
+	if (res->outcome == NHI_SYNC_FAILED && err != NULL &&
+	    (size_t)w < len) {
+		nhi_escape(err->msg, 600, msg, sizeof(msg));
+		(void)snprintf(out + w, len - (size_t)w, " error=\"%s\"", msg);
+	}
+	return strlen(out);
 }

@@ -7,6 +7,16 @@
  * PAM index and a new NSS index, and installed by rename. On any failure
  * the installed indexes and the state's accepted version stay as they
  * were, and the failure is recorded in the state.
+ *
+ * An https fetch is conditional (If-None-Match / If-Modified-Since) when
+ * the installed register came from the same URL, so an unchanged register
+ * costs one small request. Statement signatures already verified by an
+ * earlier sync are remembered in STATE_DIR/verified.cdb (SHA-256 of the
+ * envelope line -> the issuer key that verified it) and not verified
+ * again; the others are verified on up to NHI_SYNC_THREADS threads.
+ *
+ * The program calls nhi_sync_global_init() before the first sync:
+ * libcurl's global setup is not thread-safe and belongs to the program.
  */
 #ifndef NHI_SYNC_H
 #define NHI_SYNC_H
@@ -21,12 +31,34 @@
  */
 #define NHI_SYNC_LOCK_WAIT 3
 
+/* Threads that verify statement signatures. */
+#define NHI_SYNC_THREADS 2
+
+enum nhi_sync_outcome {
+	NHI_SYNC_FAILED = 0,
+	NHI_SYNC_INSTALLED,	/* a new register (or a lost index) */
+	NHI_SYNC_UNCHANGED,	/* same version and hash as installed */
+	NHI_SYNC_NOT_MODIFIED,	/* the server answered 304 */
+};
+
 struct nhi_sync_result {
+	enum nhi_sync_outcome outcome;
 	bool installed;		/* a new register was installed */
-	bool unchanged;		/* same version and hash as installed */
+	bool unchanged;		/* nothing new (also after a 304) */
 	int64_t version;
 	size_t n_bindings, n_accounts, n_deny;
 	size_t n_rejected;	/* statements dropped, each with a reason */
+	size_t n_verified;	/* signatures verified in this run */
+	size_t n_cached;	/* signatures known from an earlier run */
+	int64_t duration_ms;
+	/*
+	 * A short word for monitoring: "ok", "not-modified", "unchanged",
+	 * or the class of the failure: "unreachable", "timeout", "tls",
+	 * "http", "redirect", "too-large", "truncated", "bad-register",
+	 * "rollback", "same-version-different-hash", "expired",
+	 * "clock-behind", "disk", "locked", "state", "config", "internal".
+	 */
+	char reason[32];
 	char source[1024];
 };
 
@@ -36,8 +68,20 @@ struct nhi_sync_result {
  */
 typedef void (*nhi_reject_fn)(void *ctx, size_t line, const char *reason);
 
+/*
+ * Sets up libcurl for the process (curl_global_init): a program calls it
+ * once, before any thread, before the first nhi_sync. Returns -1 when
+ * libcurl cannot start.
+ */
+int nhi_sync_global_init(void);
+
+/*
+ * Both functions fill *res whatever the outcome (on failure: outcome
+ * NHI_SYNC_FAILED, reason, source of the last URL tried, duration), so
+ * that the caller can log one line per run with nhi_sync_logline.
+ */
 int nhi_sync(const struct nhi_conf *c, int64_t now, nhi_reject_fn reject,
-    void *ctx, struct nhi_sync_result *ret, struct nhi_err *e);
+    void *ctx, struct nhi_sync_result *res, struct nhi_err *e);
 
 /*
  * Installs an already fetched register file (the second half of nhi_sync;
@@ -45,6 +89,17 @@ int nhi_sync(const struct nhi_conf *c, int64_t now, nhi_reject_fn reject,
  */
 int nhi_sync_file(const struct nhi_conf *c, const char *path,
     const char *source, int64_t now, nhi_reject_fn reject, void *ctx,
-    struct nhi_sync_result *ret, struct nhi_err *e);
+    struct nhi_sync_result *res, struct nhi_err *e);
+
+/*
+ * The one log line of a run, fixed field order, key=value, untrusted
+ * values escaped: result source version bindings accounts deny rejected
+ * verified cached duration_ms reason [error]. err is the failure's
+ * message (NULL after a success). Returns the length written.
+ */
+size_t nhi_sync_logline(const struct nhi_sync_result *res,
+    const struct nhi_err *err, char *out, size_t len);
+
+const char *nhi_sync_outcome_name(enum nhi_sync_outcome o);
 
 #endif
