@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <syslog.h>
 
 #include "cli.h"
 #include "decide.h"
@@ -30,6 +31,7 @@ static const char sync_help[] =
     "usage: nhictl sync [--config F] [--file REGISTER]\n"
     "Fetches the register from the configured register_url (or reads\n"
     "REGISTER), verifies it, and installs the PAM and NSS indexes.\n"
+    "Each run logs one line to syslog (authpriv) and prints it.\n"
     "Exit status: 0 installed or unchanged; 1 refused or failed (the\n"
     "installed register stays); 2 usage.\n";
 
@@ -55,7 +57,8 @@ cmd_sync(int argc, char **argv)
 	struct nhi_sync_result res;
 	struct nhi_conf *c = NULL;
 	struct nhi_err e;
-	int ch, r = CLI_FAIL, sr;
+	char line[2048];
+	int ch, r = CLI_FAIL, sr, prio;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", sync_opts, NULL)) != -1) {
@@ -70,12 +73,24 @@ cmd_sync(int argc, char **argv)
 		return cli_usage(sync_help, false);
 	if ((c = cli_conf(cpath)) == NULL || nhi_crypto_init() != 0)
 		goto out;
+	if (nhi_sync_global_init() != 0) {
+		nhictl_err("sync: libcurl cannot start");
+		goto out;
+	}
 	memset(&res, 0, sizeof(res));
 	if (file != NULL)
 		sr = nhi_sync_file(c, file, file, cli_now(), print_reject,
 		    NULL, &res, &e);
 	else
 		sr = nhi_sync(c, cli_now(), print_reject, NULL, &res, &e);
+	(void)nhi_sync_logline(&res, sr != 0 ? &e : NULL, line, sizeof(line));
+	prio = sr == 0 ? LOG_INFO : LOG_ERR;
+	if (sr != 0 && strcmp(res.reason, "same-version-different-hash") == 0)
+		prio = LOG_ALERT;
+	openlog("nhictl", LOG_PID, LOG_AUTHPRIV);
+	syslog(prio, "%s", line);
+	closelog();
+	printf("%s\n", line);
 	if (sr != 0) {
 		nhictl_err("sync: %s", e.msg);
 		goto out;
@@ -148,7 +163,13 @@ cmd_status(int argc, char **argv)
 	printf("counts:      %zu bindings, %zu accounts, %zu deny entries, "
 	    "%zu statements dropped\n", st.n_bindings, st.n_accounts,
 	    st.n_deny, st.n_rejected);
+	if (st.last_reason[0] != '\0')
+		printf("last result: %s\n", st.last_reason);
 	r = 0;
+	if (st.last_error[0] == '\0' && st.last_failure != 0) {
+		cli_print_time(stdout, "last failure:", st.last_failure, now);
+		printf("failure was: %s\n", st.last_failure_error);
+	}
 	if (st.last_error[0] != '\0') {
 		if (st.last_attempt != 0)
 			cli_print_time(stdout, "last failure:", st.last_attempt,
