@@ -183,9 +183,9 @@ read_tail(int fd, off_t size, struct tail *t)
 static int
 put_str(json_object *o, const char *key, const char *val)
 {
+	/* json-c stands for JSON null with a NULL member. */
 	if (nhi_nonempty(val) == NULL)
-		return nhi_json_put(o, key, json_object_new_null()) == 0 ? 0 :
-		    -1;
+		return json_object_object_add(o, key, NULL) == 0 ? 0 : -1;
 	return nhi_json_put(o, key, json_object_new_string_len(val,
 	    (int)strnlen(val, NHI_MAX_FIELD)));
 }
