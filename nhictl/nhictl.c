@@ -25,6 +25,7 @@ static const struct command commands[] = {
 	{ "whois", cmd_whois, "show who owns a pseudonymous account" },
 	{ "check", cmd_check, "explain the decision for a login" },
 	{ "verify", cmd_verify, "verify a signed envelope and print it" },
+	{ "log", cmd_log, "verify or show the decision log" },
 	{ "authorized-keys", cmd_authorized_keys,
 	    "sshd AuthorizedKeysCommand: the keys bound now" },
 	{ NULL, NULL, NULL },

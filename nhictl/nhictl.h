@@ -14,6 +14,7 @@ int cmd_whois(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_authorized_keys(int argc, char **argv);
+int cmd_log(int argc, char **argv);
 
 /* Prints "nhictl: " and the message to stderr. */
 void nhictl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
