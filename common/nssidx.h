@@ -47,6 +47,12 @@
 #define NHI_NSSIDX_F_ENUMERATE 0x1u	/* getpwent and getgrent list all */
 #define NHI_NSSIDX_F_ALL NHI_NSSIDX_F_ENUMERATE
 
+/*
+ * A reader keeps the index mapped and looks at its path again at most
+ * this often: a file installed by rename is seen within this bound.
+ */
+#define NHI_NSSIDX_REVALIDATE_MS 1000
+
 #define NHI_NSSIDX_TAG_PWNAM 'p'
 #define NHI_NSSIDX_TAG_PWUID 'u'
 #define NHI_NSSIDX_TAG_GRNAM 'g'

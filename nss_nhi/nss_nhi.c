@@ -298,6 +298,14 @@ unavail(int fault, int *errnop)
 	return NSS_STATUS_UNAVAIL;
 }
 
+/* A record of m is corrupt: UNAVAIL, and m is checked on the next call. */
+static enum nss_status
+corrupt(const struct nhi_map *m, int *errnop)
+{
+	nhi_map_distrust(m);
+	return unavail(NHI_MAP_CORRUPT, errnop);
+}
+
 static enum nss_status
 notfound(int *errnop)
 {
@@ -316,6 +324,8 @@ find(const struct key *k, struct nhi_map **ret_map, const char **ret_val,
 	if ((r = nhi_map_acquire(&m)) != 0)
 		return -r;
 	if ((r = nhi_map_find(m, k->s, k->len, ret_val, ret_vlen)) != 1) {
+		if (r != 0)
+			nhi_map_distrust(m);
 		nhi_map_release(m);
 		return r == 0 ? 0 : -NHI_MAP_CORRUPT;
 	}
@@ -348,7 +358,7 @@ pw_lookup(const char *name, uint32_t uid, struct passwd *pw, char *buf,
 
 	if (pw_parse(v, vlen, &rec) == -1 ||
 	    (name != NULL ? strcmp(rec.name, name) != 0 : rec.uid != uid))
-		st = unavail(NHI_MAP_CORRUPT, errnop);
+		st = corrupt(m, errnop);
 	else
 		st = pw_fill(&rec, pw, buf, buflen, errnop);
 	nhi_map_release(m);
@@ -376,7 +386,7 @@ gr_lookup(const char *name, uint32_t gid, struct group *gr, char *buf,
 
 	if (gr_parse(v, vlen, &rec) == -1 ||
 	    (name != NULL ? strcmp(rec.name, name) != 0 : rec.gid != gid))
-		st = unavail(NHI_MAP_CORRUPT, errnop);
+		st = corrupt(m, errnop);
 	else
 		st = gr_fill(&rec, gr, buf, buflen, errnop);
 	nhi_map_release(m);
@@ -430,12 +440,12 @@ groups_lookup(const char *user, gid_t skip, long int *start, long int *size,
 
 	/* Check the whole record before adding anything from it. */
 	if (count_fields(v, vlen, &n) == -1) {
-		st = unavail(NHI_MAP_CORRUPT, errnop);
+		st = corrupt(m, errnop);
 		goto out;
 	}
 	for (i = 0, f = v; i < n; i++, f = next_field(f)) {
 		if (!parse_id(f, &gid)) {
-			st = unavail(NHI_MAP_CORRUPT, errnop);
+			st = corrupt(m, errnop);
 			goto out;
 		}
 	}

@@ -1,10 +1,22 @@
 /*
  * nssmap.c: maps the NSS index read-only and keeps it mapped between
- * calls. Every call compares the index path's stat() with the mapped
- * file (one system call, no descriptor); a file installed by rename has a
- * new inode and is mapped on first use. The descriptor is closed as soon
- * as the file is mapped, so a child exec'd at any moment inherits nothing
- * and the mapping itself does not survive exec.
+ * calls. The descriptor is closed as soon as the file is mapped, so a
+ * child exec'd at any moment inherits nothing and the mapping itself does
+ * not survive exec.
+ *
+ * Revalidation: a stat() of the index path costs a system call, which on
+ * a virtual machine with the usual mitigations is more than the whole
+ * lookup (about 1 us against 0.2 us). So the path is checked at most once
+ * per NHI_NSSIDX_REVALIDATE_MS, timed with CLOCK_MONOTONIC_COARSE (read
+ * from the vDSO, no system call): a file installed by rename (new inode,
+ * size or mtime) is mapped by the first call after that bound, and a
+ * removed index is answered UNAVAIL after it too. nhictl sync runs from a
+ * timer, minutes apart, so a bound of one second changes nothing an admin
+ * can see. A record found corrupt ends the grace at once: the next call
+ * looks at the path again, so a broken file is never kept longer than
+ * needed once a good one is installed. Cheaper checks were considered and
+ * refused: inotify keeps a descriptor in every process, and a flag the
+ * writer sets in the old file would change a file readers have mapped.
  *
  * The index is replaced by rename and never changed in place (nhictl sync
  * installs it so); a file truncated in place under a live mapping would
@@ -19,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NHI_NSS_READER_ONLY
@@ -47,14 +60,18 @@ struct nhi_map {
 };
 
 /*
- * map_lock guards map_current (which holds one reference of its own) and
- * the reference counts. It is held only for a few instructions,
+ * map_lock guards map_current (which holds one reference of its own),
+ * map_checked (when the path last matched map_current, in nanoseconds of
+ * the coarse monotonic clock) and the reference counts. It is held only for a few instructions,
  * or while a changed file is mapped; the fork handlers take it around
  * fork so that a child never inherits it locked.
  */
 static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t map_once = PTHREAD_ONCE_INIT;
 static struct nhi_map *map_current;
+static uint64_t map_checked;
+
+#define REVALIDATE_NS ((uint64_t)NHI_NSSIDX_REVALIDATE_MS * 1000000u)
 
 static void
 map_fork_prepare(void)
@@ -73,6 +90,28 @@ map_init_once(void)
 {
 	(void)pthread_atfork(map_fork_prepare, map_fork_release,
 	    map_fork_release);
+}
+
+/*
+ * The coarse monotonic clock in nanoseconds, or 0 when it cannot be read,
+ * which makes every call look at the path.
+ */
+static uint64_t
+coarse_now(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == -1)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* True while the mapping was confirmed less than the bound ago. */
+static bool
+map_fresh_locked(uint64_t now)
+{
+	return map_current != NULL && now != 0 && now >= map_checked &&
+	    now - map_checked < REVALIDATE_NS;
 }
 
 /*
@@ -212,8 +251,9 @@ map_unref_locked(struct nhi_map *m)
 	return m;
 }
 
-int
-nhi_map_acquire(struct nhi_map **ret_map)
+/* Looks at the index path and maps it anew if it is another file. */
+static int
+map_revalidate(uint64_t now, struct nhi_map **ret_map)
 {
 	struct nhi_map *m = NULL, *dead = NULL;
 	const char *path = index_path();
@@ -221,7 +261,6 @@ nhi_map_acquire(struct nhi_map **ret_map)
 	struct stat st;
 	int r = NHI_MAP_MISSING;
 
-	(void)pthread_once(&map_once, map_init_once);
 	if (stat(path, &st) == -1) {
 		/* The index is gone: free the old mapping with it. */
 		(void)pthread_mutex_lock(&map_lock);
@@ -241,6 +280,7 @@ nhi_map_acquire(struct nhi_map **ret_map)
 		goto out;
 	map_current = m;
 take:
+	map_checked = now;
 	map_current->refs++;
 	*ret_map = map_current;
 	r = 0;
@@ -249,6 +289,32 @@ out:
 	if (dead != NULL)
 		map_free(dead);
 	return r;
+}
+
+int
+nhi_map_acquire(struct nhi_map **ret_map)
+{
+	uint64_t now = coarse_now();
+
+	(void)pthread_once(&map_once, map_init_once);
+	(void)pthread_mutex_lock(&map_lock);
+	if (map_fresh_locked(now)) {
+		map_current->refs++;
+		*ret_map = map_current;
+		(void)pthread_mutex_unlock(&map_lock);
+		return 0;
+	}
+	(void)pthread_mutex_unlock(&map_lock);
+	return map_revalidate(now, ret_map);
+}
+
+void
+nhi_map_distrust(const struct nhi_map *m)
+{
+	(void)pthread_mutex_lock(&map_lock);
+	if (m == map_current)
+		map_checked = 0;
+	(void)pthread_mutex_unlock(&map_lock);
 }
 
 void

@@ -23,11 +23,18 @@ enum nhi_map_fault {
 };
 
 /*
- * Returns a reference to the current index, mapping it anew when the file
- * at the index path is not the one mapped (device, inode, size or mtime
+ * Returns a reference to the current index. At most once per
+ * NHI_NSSIDX_REVALIDATE_MS it looks at the index path and maps the file
+ * anew when it is not the one mapped (device, inode, size or mtime
  * changed). Returns 0, or an enum nhi_map_fault. Changes errno.
  */
 int nhi_map_acquire(struct nhi_map **ret_map);
+
+/*
+ * Tells that a record of m was found corrupt: the next acquire looks at
+ * the index path again instead of trusting the mapping until the bound.
+ */
+void nhi_map_distrust(const struct nhi_map *m);
 
 /* Drops a reference; the last one unmaps. Accepts NULL. */
 void nhi_map_release(struct nhi_map *m);

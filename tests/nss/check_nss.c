@@ -549,6 +549,16 @@ read_index(size_t *ret_len)
 	return p;
 }
 
+/*
+ * Waits out the module's revalidation bound: a file installed by rename
+ * before this returns is seen by the next call.
+ */
+static void
+wait_revalidation(void)
+{
+	ck_assert_int_eq(usleep((NHI_NSSIDX_REVALIDATE_MS + 20) * 1000), 0);
+}
+
 /* Installs bytes by rename, as nhictl does, under a fresh inode. */
 static void
 install_bytes(const void *p, size_t n)
@@ -742,6 +752,9 @@ START_TEST(errno_is_left_alone)
 	KEEPS_ERRNO(nss.getgrent_r(&gr, buf, sizeof(buf), &err));
 	KEEPS_ERRNO(nss.endgrent());
 	install_bytes("garbage", 7);
+	wait_revalidation();
+	ck_assert_int_eq(nss.getpwnam_r("nhi-7f3a2c", &pw, buf, sizeof(buf),
+	    &err), NSS_STATUS_UNAVAIL);
 	KEEPS_ERRNO(nss.getpwnam_r("nhi-7f3a2c", &pw, buf, sizeof(buf),
 	    &err));
 #undef KEEPS_ERRNO
@@ -786,6 +799,11 @@ START_TEST(initgroups_adds_member_gids_once_and_skips_the_primary)
 }
 END_TEST
 
+/*
+ * A mapped index is used for at most NHI_NSSIDX_REVALIDATE_MS without
+ * looking at its path: after that bound a renamed-in file is seen, and a
+ * removed one is UNAVAIL.
+ */
 START_TEST(a_new_index_is_seen_after_rename_and_removal)
 {
 	char buf[1024], *tmp;
@@ -800,12 +818,15 @@ START_TEST(a_new_index_is_seen_after_rename_and_removal)
 		abort();
 	write_fixture_to(tmp, false, "nhi owner carol@example.com");
 	ck_assert_int_eq(rename(tmp, idx), 0);
+	wait_revalidation();
 	ck_assert_int_eq(nss.getpwnam_r("nhi-7f3a2c", &pw, buf, sizeof(buf),
 	    &err), NSS_STATUS_SUCCESS);
 	ck_assert_str_eq(pw.pw_gecos, "nhi owner carol@example.com");
 	ck_assert_int_eq(unlink(idx), 0);
+	wait_revalidation();
 	ck_assert_int_eq(nss.getpwnam_r("nhi-7f3a2c", &pw, buf, sizeof(buf),
 	    &err), NSS_STATUS_UNAVAIL);
+	/* With no index mapped, every call looks: no wait needed. */
 	write_fixture(false);
 	ck_assert_int_eq(nss.getpwnam_r("nhi-7f3a2c", &pw, buf, sizeof(buf),
 	    &err), NSS_STATUS_SUCCESS);
