@@ -14,6 +14,8 @@
 #include <malloc.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -224,6 +226,18 @@ setup(void)
 	write_service("unknownarg", args);
 	free(args);
 	write_service("noconfig", "config=/nonexistent/nhi.conf");
+	(void)snprintf(path, sizeof(path), "%s/broken.conf", dir);
+	write_text(path, "host_name = testhost\nfrobnicate = yes\n");
+	ck_assert_int_ne(asprintf(&args, "config=%s", path), -1);
+	write_service("brokenconfig", args);
+	free(args);
+	/* A sound config that is group-writable is refused all the same. */
+	(void)snprintf(path, sizeof(path), "%s/open.conf", dir);
+	write_text(path, "host_name = testhost\ngovern_users = deploy\n");
+	ck_assert_int_eq(chmod(path, 0664), 0);
+	ck_assert_int_ne(asprintf(&args, "config=%s", path), -1);
+	write_service("openconfig", args);
+	free(args);
 	(void)snprintf(path, sizeof(path), "%s/stale.conf", dir);
 	write_text(path,
 	    "register_url = file:///nonexistent\nregister_key = %s\n"
@@ -543,6 +557,106 @@ START_TEST(missing_config_ignores_accounts_it_cannot_tell_are_governed)
 }
 END_TEST
 
+/*
+ * Without a usable config the module still knows one thing: uids in the
+ * default pseudonymous range (70000-79999) are governed. Such accounts
+ * are denied with no-config; everyone else is left alone.
+ */
+static const char *const bad_config_services[] = {
+	"noconfig", "brokenconfig", "openconfig",
+};
+
+#define PSEUDO_IN "nhi-pseudo1"
+#define PSEUDO_OUT "nhi-pseudo2"
+
+/*
+ * In a private mount namespace of this (forked) process, /etc/passwd
+ * becomes a copy with two more users: one inside the range, one just
+ * past it. The machine's file is never written. Returns 0 on success.
+ */
+static int
+private_passwd(void)
+{
+	char path[1024];
+	FILE *in, *out;
+	int ch;
+
+	if (unshare(CLONE_NEWNS) != 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		return -1;
+	(void)snprintf(path, sizeof(path), "%s/passwd", dir);
+	if ((in = fopen("/etc/passwd", "re")) == NULL)
+		return -1;
+	if ((out = fopen(path, "we")) == NULL) {
+		fclose(in);
+		return -1;
+	}
+	while ((ch = getc(in)) != EOF)
+		(void)putc(ch, out);
+	fclose(in);
+	fprintf(out, "%s:x:79999:79999:test:/nonexistent:/bin/false\n"
+	    "%s:x:80000:80000:test:/nonexistent:/bin/false\n",
+	    PSEUDO_IN, PSEUDO_OUT);
+	if (fclose(out) != 0 || chmod(path, 0644) != 0)
+		return -1;
+	return mount(path, "/etc/passwd", NULL, MS_BIND, NULL);
+}
+
+/* One expectation, checked in the child; failures go to stderr. */
+static int
+expect(const struct call *c, enum op op, int want, const char *msg)
+{
+	struct convbuf cb;
+	int rc = one(c, op, &cb);
+
+	if (rc == want && (msg == NULL ? cb.n == 0 :
+	    strstr(cb.text, msg) != NULL))
+		return 0;
+	fprintf(stderr, "%s %s op %d: rc=%d want %d, told \"%s\"\n",
+	    c->service, c->user, (int)op, rc, want, cb.text);
+	return 1;
+}
+
+START_TEST(bad_config_denies_the_pseudonymous_range_and_ignores_the_rest)
+{
+	const char *service = bad_config_services[_i];
+	pid_t pid;
+	int st;
+
+	if ((pid = fork()) == 0) {
+		struct call su = { service, PSEUDO_IN, NULL, NULL, "root",
+		    NULL, false };
+		struct call ssh = { service, PSEUDO_IN, INFO_A, "127.0.0.1",
+		    NULL, "ssh", false };
+		int bad = 0;
+
+		if (private_passwd() != 0) {
+			perror("private /etc/passwd");
+			_exit(3);
+		}
+		bad += expect(&su, OP_AUTH, PAM_IGNORE, NULL);
+		bad += expect(&su, OP_ACCT, PAM_PERM_DENIED, "(no-config)");
+		bad += expect(&su, OP_OPEN, PAM_PERM_DENIED, "(no-config)");
+		bad += expect(&ssh, OP_AUTH, PAM_PERM_DENIED, "(no-config)");
+		bad += expect(&ssh, OP_ACCT, PAM_PERM_DENIED, "(no-config)");
+		bad += expect(&ssh, OP_OPEN, PAM_PERM_DENIED, "(no-config)");
+		ssh.user = su.user = PSEUDO_OUT;
+		bad += expect(&su, OP_ACCT, PAM_IGNORE, NULL);
+		bad += expect(&ssh, OP_OPEN, PAM_IGNORE, NULL);
+		ssh.user = su.user = "root";
+		bad += expect(&su, OP_ACCT, PAM_IGNORE, NULL);
+		bad += expect(&ssh, OP_OPEN, PAM_IGNORE, NULL);
+		ssh.user = su.user = "deploy";
+		bad += expect(&su, OP_ACCT, PAM_IGNORE, NULL);
+		_exit(bad == 0 ? 0 : 1);
+	}
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	ck_assert_msg(WEXITSTATUS(st) == 0, "%s: see stderr", service);
+}
+END_TEST
+
 START_TEST(missing_conversation_still_refuses)
 {
 	struct call c = { "sshd", "deploy", INFO_B, NULL, NULL, NULL, true };
@@ -674,6 +788,10 @@ pam_suite(void)
 		tcase_add_test(tc, sudo_ignores_account_and_decides_at_session);
 		tcase_add_test(tc, audit_mode_allows_what_it_would_deny);
 		tcase_add_test(tc, stale_register_denies_governed_and_ignores_others);
+		tcase_add_loop_test(tc,
+		    bad_config_denies_the_pseudonymous_range_and_ignores_the_rest,
+		    0, (int)(sizeof(bad_config_services) /
+		    sizeof(bad_config_services[0])));
 		tcase_add_test(tc, missing_conversation_still_refuses);
 		tcase_add_test(tc, null_and_empty_items_are_alike);
 		tcase_add_test(tc, unknown_argument_is_ignored);
