@@ -44,3 +44,6 @@ tests_nss_check_nss_LDADD = tests/nss/libnssidx.la $(CDB_LIBS) \
 	$(CHECK_LIBS) -ldl -lpthread
 NSS_TESTS = tests/nss/check_nss tests/nss/getent.sh
 TESTS += $(NSS_TESTS)
+# A real sshd resolving a pseudonymous account (root, mount namespace).
+TESTS += tests/nss/sshd_e2e.sh
+EXTRA_DIST += tests/nss/sshd_e2e.sh
