@@ -44,3 +44,11 @@ INTEGRATION_TESTS = \
 	tests/integration/manlint.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh
+
+# The sync over HTTPS: a real nginx with a test CA, misbehaving peers (root).
+check_PROGRAMS += tests/https/mkstatements
+tests_https_mkstatements_SOURCES = tests/https/mkstatements.c
+tests_https_mkstatements_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(SODIUM_CFLAGS)
+tests_https_mkstatements_LDADD = common/libnhicore.la
+TESTS += tests/https/sync.sh
+EXTRA_DIST += tests/https/sync.sh tests/https/lib.sh tests/https/peer.py
