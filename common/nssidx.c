@@ -41,6 +41,7 @@ struct nhi_nssidx_writer {
 	struct nssidx_keyset keys;
 	uint32_t flags;
 	uint32_t n_users, n_groups, n_members;
+	uint64_t pos;		/* where the next cdb record starts */
 	char *path;		/* for messages, after file is gone */
 	bool broken;		/* a write failed: only abort is left */
 	bool finished;		/* cdb_make_finish ran (and freed its lists) */
@@ -167,22 +168,44 @@ add_id_field(struct nhi_buf *b, uint32_t id)
 	return add_field(b, s);
 }
 
-/* Adds one record to the cdb and its key to the set. */
+/*
+ * Adds one record to the cdb and its key to the set. The records follow
+ * each other from the start of the data area, each a key length, a value
+ * length, the key and the value, so w->pos is where the next one starts.
+ */
 static int
 put(struct nhi_nssidx_writer *w, const void *key, unsigned klen,
     const struct nhi_buf *val, struct nhi_err *e)
 {
+	uint64_t end = w->pos + 8 + klen + val->len;
+
+	if (end > UINT32_MAX) {
+		w->broken = true;
+		return nhi_err_set(e, "%s: index larger than 4 GiB", w->path);
+	}
 	if (cdb_make_add(&w->cdb, key, klen, val->s, (unsigned)val->len)
 	    == -1) {
 		w->broken = true;
 		return nhi_err_set(e, "%s: cannot write: %s", w->file.tmp,
 		    strerror(errno));
 	}
+	w->pos = end;
 	if (keyset_add(&w->keys, key, klen) == -1) {
 		w->broken = true;
 		return nhi_err_set(e, "nss index: out of memory");
 	}
 	return 0;
+}
+
+/* A reference record: name, NUL and the position of its entry. */
+static int
+ref_record(struct nhi_buf *b, const char *name, uint64_t pos)
+{
+	unsigned char p[NHI_NSSIDX_REF_POS_LEN];
+
+	cdb_pack((unsigned)pos, p);
+	return add_field(b, name) == -1 ||
+	    nhi_buf_add(b, p, sizeof(p)) == -1 ? -1 : 0;
 }
 
 static int
@@ -218,6 +241,7 @@ nhi_nssidx_create(const char *path, struct nhi_nssidx_writer **ret,
 		nhi_nssidx_abort(w);
 		return -1;
 	}
+	w->pos = NHI_NSSIDX_DATA_START;
 	*ret = w;
 	return 0;
 }
@@ -239,6 +263,7 @@ nhi_nssidx_add_user(struct nhi_nssidx_writer *w, const char *name,
 	struct nhi_buf key = { 0 }, rec = { 0 };
 	char ukey[NSSIDX_ID_LEN + 1];
 	unsigned ulen;
+	uint64_t pos;
 	int r = -1;
 
 	if (check_usable(w, e) == -1)
@@ -277,8 +302,15 @@ nhi_nssidx_add_user(struct nhi_nssidx_writer *w, const char *name,
 		goto out;
 	}
 
-	if (put(w, key.s, (unsigned)key.len, &rec, e) == -1 ||
-	    put(w, ukey, ulen, &rec, e) == -1)
+	pos = w->pos;
+	if (put(w, key.s, (unsigned)key.len, &rec, e) == -1)
+		goto out;
+	rec.len = 0;
+	if (ref_record(&rec, name, pos) == -1) {
+		nhi_err_set(e, "nss index: out of memory");
+		goto out;
+	}
+	if (put(w, ukey, ulen, &rec, e) == -1)
 		goto out;
 	w->n_users++;
 	r = 0;
@@ -295,6 +327,7 @@ nhi_nssidx_add_group(struct nhi_nssidx_writer *w, const char *name,
 	struct nhi_buf key = { 0 }, rec = { 0 };
 	char gkey[NSSIDX_ID_LEN + 1];
 	unsigned glen;
+	uint64_t pos;
 	size_t i, n = members == NULL ? 0 : members->n;
 	int r = -1;
 
@@ -339,8 +372,15 @@ nhi_nssidx_add_group(struct nhi_nssidx_writer *w, const char *name,
 		}
 	}
 
-	if (put(w, key.s, (unsigned)key.len, &rec, e) == -1 ||
-	    put(w, gkey, glen, &rec, e) == -1)
+	pos = w->pos;
+	if (put(w, key.s, (unsigned)key.len, &rec, e) == -1)
+		goto out;
+	rec.len = 0;
+	if (ref_record(&rec, name, pos) == -1) {
+		nhi_err_set(e, "nss index: out of memory");
+		goto out;
+	}
+	if (put(w, gkey, glen, &rec, e) == -1)
 		goto out;
 	w->n_groups++;
 	r = 0;

@@ -8,9 +8,9 @@
  * Keys, each a one-byte tag followed by the lookup value (no terminator):
  *   "\0meta"        the meta record (below); exactly one
  *   'p' NAME        passwd record
- *   'u' UID         passwd record (UID in decimal)
+ *   'u' UID         reference to the passwd record (UID in decimal)
  *   'g' NAME        group record
- *   'h' GID         group record (GID in decimal)
+ *   'h' GID         reference to the group record (GID in decimal)
  *   'm' NAME        supplementary gids of user NAME (for initgroups_dyn)
  * Each key occurs at most once: the writer refuses a second user or group
  * of the same name or id, and a second member record for one user.
@@ -27,6 +27,14 @@
  *   passwd: name, uid, gid, gecos, dir, shell        (exactly 6 fields)
  *   group:  name, gid, member...                     (2 fields or more)
  *   member: gid...                                   (1 field or more)
+ *   reference: name, NUL, then the position in the file of the 'p' or
+ *              'g' record of that name (4 bytes, little-endian): where
+ *              its cdb record starts (the two lengths before the key)
+ * A reference rather than a second copy of the entry keeps the file
+ * small (at a million accounts the copies were a fifth of it); a reader
+ * checks that the position lies in the data area, that the key found
+ * there is the tag and name of the reference, and that the entry has the
+ * id it was looked up by.
  * Numbers are decimal without sign or leading zeros, 1..4294967294; 0 is
  * never a uid or gid here. No field holds ':', a newline or any other
  * control character, so every entry prints as one valid passwd or group
@@ -39,7 +47,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NHI_NSSIDX_MAGIC "NHINSS\0\1"	/* 8 bytes, last is the version */
+#define NHI_NSSIDX_MAGIC "NHINSS\0\2"	/* 8 bytes, last is the version */
 #define NHI_NSSIDX_MAGIC_LEN 8
 #define NHI_NSSIDX_META_KEY "\0meta"
 #define NHI_NSSIDX_META_KEYLEN 5
@@ -60,6 +68,8 @@
 #define NHI_NSSIDX_TAG_MEMBER 'm'
 
 #define NHI_NSSIDX_PW_FIELDS 6
+#define NHI_NSSIDX_REF_POS_LEN 4	/* the position after name and NUL */
+#define NHI_NSSIDX_DATA_START 2048	/* cdb: records follow the table list */
 
 #ifndef NHI_NSS_READER_ONLY
 #include "nhi.h"

@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <cdb.h>
 #include <errno.h>
 #include <grp.h>
 #include <nss.h>
@@ -334,6 +335,32 @@ find(const struct key *k, struct nhi_map **ret_map, const char **ret_val,
 }
 
 /*
+ * Follows a reference record (name, NUL, position) to the entry it names,
+ * which must be stored under tag and that name. Returns 0 with the
+ * entry's record, or -1 when the reference or its target is corrupt.
+ */
+static int
+deref(const struct nhi_map *m, char tag, const char *v, unsigned vlen,
+    const char **ret_val, unsigned *ret_vlen)
+{
+	const char *key;
+	unsigned nlen, klen;
+
+	if (vlen < 2 + NHI_NSSIDX_REF_POS_LEN)
+		return -1;
+	nlen = vlen - 1 - NHI_NSSIDX_REF_POS_LEN;
+	if (v[nlen] != '\0' || memchr(v, '\0', nlen) != NULL ||
+	    !valid_name(v))
+		return -1;
+	if (nhi_map_record_at(m, cdb_unpack((const unsigned char *)v +
+	    nlen + 1), &key, &klen, ret_val, ret_vlen) == -1)
+		return -1;
+	if (klen != nlen + 1 || key[0] != tag || memcmp(key + 1, v, nlen) != 0)
+		return -1;
+	return 0;
+}
+
+/*
  * A passwd lookup by name (name != NULL) or uid. The record must agree
  * with the key it was found under.
  */
@@ -356,7 +383,10 @@ pw_lookup(const char *name, uint32_t uid, struct passwd *pw, char *buf,
 	if ((r = find(&k, &m, &v, &vlen)) <= 0)
 		return r == 0 ? notfound(errnop) : unavail(-r, errnop);
 
-	if (pw_parse(v, vlen, &rec) == -1 ||
+	if (name == NULL &&
+	    deref(m, NHI_NSSIDX_TAG_PWNAM, v, vlen, &v, &vlen) == -1)
+		st = corrupt(m, errnop);
+	else if (pw_parse(v, vlen, &rec) == -1 ||
 	    (name != NULL ? strcmp(rec.name, name) != 0 : rec.uid != uid))
 		st = corrupt(m, errnop);
 	else
@@ -384,7 +414,10 @@ gr_lookup(const char *name, uint32_t gid, struct group *gr, char *buf,
 	if ((r = find(&k, &m, &v, &vlen)) <= 0)
 		return r == 0 ? notfound(errnop) : unavail(-r, errnop);
 
-	if (gr_parse(v, vlen, &rec) == -1 ||
+	if (name == NULL &&
+	    deref(m, NHI_NSSIDX_TAG_GRNAM, v, vlen, &v, &vlen) == -1)
+		st = corrupt(m, errnop);
+	else if (gr_parse(v, vlen, &rec) == -1 ||
 	    (name != NULL ? strcmp(rec.name, name) != 0 : rec.gid != gid))
 		st = corrupt(m, errnop);
 	else

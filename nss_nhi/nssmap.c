@@ -56,6 +56,7 @@ struct nhi_map {
 	struct cdb cdb;		/* never used directly: copied per lookup */
 	struct file_id id;
 	uint32_t flags;
+	uint32_t dend;		/* end of the data area: the first table */
 	unsigned refs;		/* guarded by map_lock */
 };
 
@@ -159,7 +160,7 @@ map_free(struct nhi_map *m)
  * lookup, rather than answering some keys and not others.
  */
 static int
-map_check_toc(const struct nhi_map *m)
+map_check_toc(struct nhi_map *m)
 {
 	const unsigned char *toc = m->cdb.cdb_mem;
 	uint64_t pos = cdb_unpack(toc), fsize = m->cdb.cdb_fsize;
@@ -167,6 +168,7 @@ map_check_toc(const struct nhi_map *m)
 
 	if (pos < CDB_TOC_LEN)
 		return -1;
+	m->dend = (uint32_t)pos;
 	for (i = 0; i < 256; i++) {
 		if (cdb_unpack(toc + 8 * i) != pos)
 			return -1;
@@ -353,6 +355,27 @@ nhi_map_find(const struct nhi_map *m, const void *key, unsigned klen,
 	*ret_val = v;
 	*ret_vlen = cdb_datalen(&c);
 	return 1;
+}
+
+int
+nhi_map_record_at(const struct nhi_map *m, uint32_t pos,
+    const char **ret_key, unsigned *ret_klen, const char **ret_val,
+    unsigned *ret_vlen)
+{
+	const unsigned char *p = m->cdb.cdb_mem;
+	uint32_t klen, vlen;
+
+	if (pos < CDB_TOC_LEN || (uint64_t)pos + 8 > m->dend)
+		return -1;
+	klen = cdb_unpack(p + pos);
+	vlen = cdb_unpack(p + pos + 4);
+	if ((uint64_t)pos + 8 + klen + vlen > m->dend)
+		return -1;
+	*ret_key = (const char *)p + pos + 8;
+	*ret_klen = klen;
+	*ret_val = *ret_key + klen;
+	*ret_vlen = vlen;
+	return 0;
 }
 
 unsigned

@@ -50,6 +50,15 @@ uint32_t nhi_map_flags(const struct nhi_map *m);
 int nhi_map_find(const struct nhi_map *m, const void *key, unsigned klen,
     const char **ret_val, unsigned *ret_vlen);
 
+/*
+ * The record whose cdb entry starts at pos (a position taken from a
+ * reference record). Returns 0 with its key and value, both inside the
+ * data area, or -1 when pos does not lead to a whole record there.
+ */
+int nhi_map_record_at(const struct nhi_map *m, uint32_t pos,
+    const char **ret_key, unsigned *ret_klen, const char **ret_val,
+    unsigned *ret_vlen);
+
 /* The position of the first record, for nhi_map_next. */
 unsigned nhi_map_first(void);
 

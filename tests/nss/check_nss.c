@@ -650,7 +650,8 @@ assert_meta_change_unavail(size_t off, unsigned char value)
 
 START_TEST(other_format_version_is_unavail)
 {
-	assert_meta_change_unavail(NHI_NSSIDX_MAGIC_LEN - 1, 2);
+	assert_meta_change_unavail(NHI_NSSIDX_MAGIC_LEN - 1,
+	    (unsigned char)(NHI_NSSIDX_MAGIC[NHI_NSSIDX_MAGIC_LEN - 1] + 1));
 }
 END_TEST
 
@@ -712,6 +713,66 @@ START_TEST(records_of_the_wrong_shape_are_unavail)
 		ck_assert_msg(nss.getpwnam_r("a", &pw, buf, sizeof(buf),
 		    &err) == NSS_STATUS_UNAVAIL, "record %zu", i);
 	}
+	free(tmp);
+}
+END_TEST
+
+/*
+ * References by uid that lead astray: UNAVAIL, never another entry or a
+ * read outside the data area. The last one is right, so the check can
+ * fail.
+ */
+START_TEST(uid_references_leading_astray_are_unavail)
+{
+	static const char pa[] = "a\0" "5\0" "5\0" "g\0" "/\0" "/";
+	const unsigned at = NHI_NSSIDX_DATA_START + 8 +
+	    NHI_NSSIDX_META_KEYLEN + NHI_NSSIDX_META_LEN;
+	const struct {
+		const char *name;
+		size_t nlen;	/* with the NUL, or without for "no NUL" */
+		unsigned pos;
+		enum nss_status want;
+	} ref[] = {
+		{ "a", 2, 0, NSS_STATUS_UNAVAIL },
+		{ "a", 2, 2047, NSS_STATUS_UNAVAIL },
+		{ "a", 2, NHI_NSSIDX_DATA_START, NSS_STATUS_UNAVAIL },
+		{ "a", 2, at + 1, NSS_STATUS_UNAVAIL },
+		{ "a", 2, 0xfffffff0u, NSS_STATUS_UNAVAIL },
+		{ "b", 2, at, NSS_STATUS_UNAVAIL },
+		{ "ab", 2, at, NSS_STATUS_UNAVAIL },
+		{ "a", 1, at, NSS_STATUS_UNAVAIL },
+		{ "", 1, at, NSS_STATUS_UNAVAIL },
+		{ "a", 2, at, NSS_STATUS_SUCCESS },
+	};
+	unsigned char meta[NHI_NSSIDX_META_LEN] = { 0 }, v[16];
+	struct cdb_make cm;
+	char buf[256], *tmp;
+	struct passwd pw;
+	size_t i;
+	int fd, err;
+
+	if (asprintf(&tmp, "%s.new", idx) < 0)
+		abort();
+	memcpy(meta, NHI_NSSIDX_MAGIC, NHI_NSSIDX_MAGIC_LEN);
+	for (i = 0; i < sizeof(ref) / sizeof(ref[0]); i++) {
+		memcpy(v, ref[i].name, ref[i].nlen);
+		cdb_pack(ref[i].pos, v + ref[i].nlen);
+		fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(cdb_make_start(&cm, fd), 0);
+		ck_assert_int_eq(cdb_make_add(&cm, NHI_NSSIDX_META_KEY,
+		    NHI_NSSIDX_META_KEYLEN, meta, sizeof(meta)), 0);
+		ck_assert_int_eq(cdb_make_add(&cm, "pa", 2, pa, sizeof(pa)),
+		    0);
+		ck_assert_int_eq(cdb_make_add(&cm, "u5", 2, v,
+		    (unsigned)ref[i].nlen + 4), 0);
+		ck_assert_int_eq(cdb_make_finish(&cm), 0);
+		ck_assert_int_eq(close(fd), 0);
+		ck_assert_int_eq(rename(tmp, idx), 0);
+		ck_assert_msg(nss.getpwuid_r(5, &pw, buf, sizeof(buf), &err) ==
+		    ref[i].want, "reference %zu", i);
+	}
+	ck_assert_str_eq(pw.pw_name, "a");
 	free(tmp);
 }
 END_TEST
@@ -1151,6 +1212,7 @@ nss_suite(void)
 	tcase_add_test(tc, other_magic_is_unavail);
 	tcase_add_test(tc, unknown_flag_is_unavail);
 	tcase_add_test(tc, records_of_the_wrong_shape_are_unavail);
+	tcase_add_test(tc, uid_references_leading_astray_are_unavail);
 	tcase_add_test(tc, errno_is_left_alone);
 	tcase_add_test(tc,
 	    initgroups_adds_member_gids_once_and_skips_the_primary);
