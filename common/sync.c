@@ -1624,8 +1624,9 @@ reason_of_curl(CURLcode rc)
 	case CURLE_SSL_CRL_BADFILE:
 		return "tls";
 	case CURLE_TOO_MANY_REDIRECTS:
-	case CURLE_UNSUPPORTED_PROTOCOL:
 		return "redirect";
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		return "protocol";
 	case CURLE_FILESIZE_EXCEEDED:
 		return "too-large";
 	case CURLE_PARTIAL_FILE:

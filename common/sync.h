@@ -54,7 +54,8 @@ struct nhi_sync_result {
 	/*
 	 * A short word for monitoring: "ok", "not-modified", "unchanged",
 	 * or the class of the failure: "unreachable", "timeout", "tls",
-	 * "http", "redirect", "too-large", "truncated", "bad-register",
+	 * "http", "redirect", "protocol", "too-large", "truncated",
+	 * "bad-register",
 	 * "rollback", "same-version-different-hash", "expired",
 	 * "clock-behind", "disk", "locked", "state", "config", "internal".
 	 */
