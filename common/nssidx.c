@@ -197,15 +197,26 @@ put(struct nhi_nssidx_writer *w, const void *key, unsigned klen,
 	return 0;
 }
 
-/* A reference record: name, NUL and the position of its entry. */
+/*
+ * Adds an entry under its name key and a reference to it under its id
+ * key: the name, a NUL and the position of the entry's record. rec is
+ * reused for the reference. Returns 0, or -1 with e set.
+ */
 static int
-ref_record(struct nhi_buf *b, const char *name, uint64_t pos)
+put_entry(struct nhi_nssidx_writer *w, const struct nhi_buf *key,
+    struct nhi_buf *rec, const char *idkey, unsigned idlen,
+    const char *name, struct nhi_err *e)
 {
 	unsigned char p[NHI_NSSIDX_REF_POS_LEN];
+	uint64_t pos = w->pos;
 
+	if (put(w, key->s, (unsigned)key->len, rec, e) == -1)
+		return -1;
 	cdb_pack((unsigned)pos, p);
-	return add_field(b, name) == -1 ||
-	    nhi_buf_add(b, p, sizeof(p)) == -1 ? -1 : 0;
+	rec->len = 0;
+	if (add_field(rec, name) == -1 || nhi_buf_add(rec, p, sizeof(p)) == -1)
+		return nhi_err_set(e, "nss index: out of memory");
+	return put(w, idkey, idlen, rec, e);
 }
 
 static int
@@ -263,7 +274,6 @@ nhi_nssidx_add_user(struct nhi_nssidx_writer *w, const char *name,
 	struct nhi_buf key = { 0 }, rec = { 0 };
 	char ukey[NSSIDX_ID_LEN + 1];
 	unsigned ulen;
-	uint64_t pos;
 	int r = -1;
 
 	if (check_usable(w, e) == -1)
@@ -302,15 +312,7 @@ nhi_nssidx_add_user(struct nhi_nssidx_writer *w, const char *name,
 		goto out;
 	}
 
-	pos = w->pos;
-	if (put(w, key.s, (unsigned)key.len, &rec, e) == -1)
-		goto out;
-	rec.len = 0;
-	if (ref_record(&rec, name, pos) == -1) {
-		nhi_err_set(e, "nss index: out of memory");
-		goto out;
-	}
-	if (put(w, ukey, ulen, &rec, e) == -1)
+	if (put_entry(w, &key, &rec, ukey, ulen, name, e) == -1)
 		goto out;
 	w->n_users++;
 	r = 0;
@@ -327,7 +329,6 @@ nhi_nssidx_add_group(struct nhi_nssidx_writer *w, const char *name,
 	struct nhi_buf key = { 0 }, rec = { 0 };
 	char gkey[NSSIDX_ID_LEN + 1];
 	unsigned glen;
-	uint64_t pos;
 	size_t i, n = members == NULL ? 0 : members->n;
 	int r = -1;
 
@@ -372,15 +373,7 @@ nhi_nssidx_add_group(struct nhi_nssidx_writer *w, const char *name,
 		}
 	}
 
-	pos = w->pos;
-	if (put(w, key.s, (unsigned)key.len, &rec, e) == -1)
-		goto out;
-	rec.len = 0;
-	if (ref_record(&rec, name, pos) == -1) {
-		nhi_err_set(e, "nss index: out of memory");
-		goto out;
-	}
-	if (put(w, gkey, glen, &rec, e) == -1)
+	if (put_entry(w, &key, &rec, gkey, glen, name, e) == -1)
 		goto out;
 	w->n_groups++;
 	r = 0;
