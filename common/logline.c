@@ -48,6 +48,8 @@ put(struct line *l, const char *key, const char *val)
 	n = snprintf(l->out + l->used, l->len - l->used, "%s%s=%s%s%s",
 	    l->used > 0 ? " " : "", key, quote, val, quote);
 	if (n < 0 || (size_t)n >= l->len - l->used) {
+		/* A cut value could read as another; drop the field whole. */
+		l->out[l->used] = '\0';
 		l->full = true;
 		return;
 	}

@@ -11,6 +11,17 @@
 #include "decide.h"
 #include "nhi.h"
 
+/*
+ * A buffer this long always holds the whole line: twelve fields, each a
+ * key, '=' and a value escaped from at most 100 bytes, quoted and marked
+ * as cut. A shorter one may lose the last fields, the reason first.
+ */
+#define NHI_LOGLINE_MAX 5120
+
+/*
+ * Writes the line into out. Returns 0, or -1 when it did not fit: out
+ * then holds the fields that fitted whole, never part of one.
+ */
 int nhi_logline(const struct nhi_request *r, const struct nhi_decision *d,
     const struct nhi_view *v, char *out, size_t len);
 

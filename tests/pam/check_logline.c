@@ -137,6 +137,33 @@ START_TEST(short_buffer_fails_but_terminates)
 	ck_assert_int_eq(nhi_logline(&r, &d, NULL, out, sizeof(out)), -1);
 	ck_assert_ptr_nonnull(memchr(out, '\0', sizeof(out)));
 	ck_assert_int_eq(strncmp(out, "result=allow", 12), 0);
+	/* 40 bytes hold two fields whole; the third is left out. */
+	ck_assert_str_eq(out, "result=allow service=sshd");
+}
+END_TEST
+
+/* Every untrusted value at its worst still fits NHI_LOGLINE_MAX. */
+START_TEST(hostile_values_fit_the_longest_line)
+{
+	static char id[256], owner[256], ticket[256];
+	struct nhi_binding b = { .id = id, .owner = owner, .ticket = ticket,
+	    .not_after = 1767225600 };
+	struct nhi_decision d = { NHI_ALLOW, NHI_R_OK, &b, true };
+	struct nhi_request r;
+	struct nhi_view v;
+	char hostile[512], out[NHI_LOGLINE_MAX];
+
+	memset(hostile, '\x01', sizeof(hostile) - 1);
+	hostile[sizeof(hostile) - 1] = '\0';
+	memcpy(id, hostile, sizeof(id) - 1);
+	memcpy(owner, hostile, sizeof(owner) - 1);
+	memcpy(ticket, hostile, sizeof(ticket) - 1);
+	request(&r, hostile, hostile);
+	r.service = r.invoker = hostile;
+	r.key_fp = hostile;
+	view(&v, INT64_MAX);
+	ck_assert_int_eq(nhi_logline(&r, &d, &v, out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, " reason=ok"));
 }
 END_TEST
 
@@ -152,6 +179,7 @@ logline_suite(void)
 	tcase_add_test(tc, hostile_account_is_escaped_and_quoted);
 	tcase_add_test(tc, long_values_are_capped);
 	tcase_add_test(tc, short_buffer_fails_but_terminates);
+	tcase_add_test(tc, hostile_values_fit_the_longest_line);
 	suite_add_tcase(s, tc);
 	return s;
 }
