@@ -156,7 +156,7 @@ nhi_audit_format_config(int64_t version, const char *sha256,
 	if (len == 0)
 		return -1;
 	out[0] = '\0';
-	put_raw(&t, "nhi-register");
+	put_raw(&t, "op=nhi-register");
 	put_num(&t, "nhi_register", version, version > 0);
 	put(&t, "nhi_sha256", sha256);
 	put(&t, "nhi_source", source);

@@ -23,6 +23,7 @@
 
 #include "dlog.h"
 #include "jsonx.h"
+#include "pamidx.h"
 #include "statement.h"
 #include "util.h"
 
@@ -619,7 +620,7 @@ nhi_dlog_decision(const struct nhi_dlog *o, const struct nhi_audit_login *l,
 }
 
 struct sync_ctx {
-	const char *result, *sha256, *source, *reason;
+	const char *result, *sha256, *source, *reason, *detail;
 	int64_t version;
 };
 
@@ -637,15 +638,17 @@ fill_sync(json_object *rec, const struct recinfo *ri, void *ctx)
 	r |= put_str(rec, "sha256", c->sha256);
 	r |= put_str(rec, "source", c->source);
 	r |= put_str(rec, "reason", c->reason);
+	r |= put_str(rec, "detail", c->detail);
 	return r != 0 ? -1 : 0;
 }
 
 int
 nhi_dlog_sync(const struct nhi_dlog *o, const char *result, int64_t version,
     const char *sha256, const char *source, const char *reason,
-    struct nhi_err *e)
+    const char *detail, struct nhi_err *e)
 {
-	struct sync_ctx c = { result, sha256, source, reason, version };
+	struct sync_ctx c = { result, sha256, source, reason, detail,
+		version };
 
 	return append(o, "sync", fill_sync, &c, true, e);
 }
@@ -1030,4 +1033,33 @@ nhi_dlog_verify_file(const char *path, const unsigned char *pk,
 	r->head_seq = h.seq;
 	free(buf);
 	return 0;
+}
+
+int
+nhi_dlog_record_sync(const struct nhi_conf *c, const char *result, bool ok,
+    int64_t version, const char *source, const char *reason,
+    const char *detail, struct nhi_err *e)
+{
+	struct nhi_dlog o = { c->log_dir, c->state_dir, c->host_name, 0, 0, 0,
+		true };
+	struct nhi_err ea = { "" }, el = { "" };
+	struct nhi_pamidx *x = NULL;
+	const char *sha = NULL;
+	int ra, rl;
+
+	if (ok && nhi_pamidx_open(c->pam_index, &x, NULL) == 0) {
+		version = nhi_pamidx_meta(x)->version;
+		sha = nhi_pamidx_meta(x)->sha256;
+	}
+	ra = nhi_audit_config(version, sha, source, ok,
+	    reason != NULL ? reason : result, &ea);
+	rl = nhi_dlog_key_ensure(c->state_dir, c->host_name, &el);
+	if (rl == 0)
+		rl = nhi_dlog_sync(&o, result, version, sha, source, reason,
+		    detail, &el);
+	nhi_pamidx_close(x);
+	if (ra == 0 && rl == 0)
+		return 0;
+	return nhi_err_set(e, "%s%s%s", ra != 0 ? ea.msg : "",
+	    ra != 0 && rl != 0 ? "; " : "", rl != 0 ? el.msg : "");
 }

@@ -31,6 +31,7 @@
 #include <sys/types.h>
 
 #include "audit.h"
+#include "conf.h"
 #include "keys.h"
 #include "nhi.h"
 
@@ -68,7 +69,20 @@ int nhi_dlog_decision(const struct nhi_dlog *o,
  */
 int nhi_dlog_sync(const struct nhi_dlog *o, const char *result,
     int64_t version, const char *sha256, const char *source,
-    const char *reason, struct nhi_err *e);
+    const char *reason, const char *detail, struct nhi_err *e);
+
+/*
+ * Records one run of nhictl sync: a USYS_CONFIG audit record and a sync
+ * record (with a checkpoint) in c's decision log, making the log key if
+ * it is missing. result is "installed", "unchanged", "not-modified" or
+ * "refused"; reason a short word ("rollback", ...) or NULL, detail the
+ * whole message (the log keeps it) or NULL. When ok, the version and
+ * hash come from the installed PAM index. Both records are attempted;
+ * returns -1 (reasons in e) if either failed.
+ */
+int nhi_dlog_record_sync(const struct nhi_conf *c, const char *result,
+    bool ok, int64_t version, const char *source, const char *reason,
+    const char *detail, struct nhi_err *e);
 
 /* Makes the log key if it is missing (nhictl sync calls it). */
 int nhi_dlog_key_ensure(const char *state_dir, const char *host,

@@ -358,7 +358,7 @@ print_record(json_object *o)
 		"binding", "approver", "ticket", "not_after", "key", "rhost",
 		"tty", "register", "ses", "pid", NULL };
 	static const char *const sync[] = { "register", "sha256", "source",
-		"reason", NULL };
+		"reason", "detail", NULL };
 	static const char *const other[] = { "prev_file", "key", NULL };
 	const char *kind = member(o, "kind"), *v;
 	char esc[NHI_MAX_FIELD * 4 + 8];

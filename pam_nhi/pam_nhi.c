@@ -3,6 +3,9 @@
  * PAM handle and the process, loads the config and the PAM index, calls
  * nhi_decide, logs one line, tells the user why when it refuses, and at
  * session open exports the binding it allowed into the PAM environment.
+ * Each decision on a governed account also goes to the Linux audit system
+ * and to the hash-chained decision log (DESIGN.md §6); when neither can
+ * take it the decision stands, unless require_audit is set.
  *
  * Which stage decides depends on the program (DESIGN.md §4):
  * - sshd: the account stage of a plain publickey login cannot see the key
@@ -37,15 +40,20 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
+#include "audit.h"
 #include "authinfo.h"
 #include "conf.h"
 #include "decide.h"
+#include "dlog.h"
 #include "logline.h"
 #include "pamidx.h"
 #include "util.h"
 
 /* Matches the state_dir default of nhi.conf(5), used without a config. */
 #define DEFAULT_PAM_INDEX "/var/lib/nhi/pam.cdb"
+/* Defaults of state_dir and log_dir, for a decision made without config. */
+#define DEFAULT_STATE_DIR "/var/lib/nhi"
+#define DEFAULT_LOG_DIR "/var/log/nhi"
 #define SESSION_DATA "pam_nhi_session"
 #define MAX_GROUPS 64
 #define PW_BUF_MAX (1024 * 1024)
@@ -416,12 +424,93 @@ out:
 	return r;
 }
 
+/* The client's numeric address from sshd's SSH_CONNECTION, if any. */
+static const char *
+peer_addr(pam_handle_t *pamh, char *buf, size_t len)
+{
+	const char *sc = pam_getenv(pamh, "SSH_CONNECTION");
+	size_t n;
+
+	if (sc == NULL || (n = strcspn(sc, " ")) == 0 || n >= len)
+		return NULL;
+	memcpy(buf, sc, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * Sends the audit records and appends the decision log record. Returns
+ * NULL, or the reason the login must be refused after all: with
+ * require_audit, a governed login that cannot be recorded is refused.
+ */
+static const char *
+record(pam_handle_t *pamh, const struct args *a, enum stage st,
+    const struct inputs *in, const struct nhi_decision *d,
+    const struct nhi_view *v, const struct nhi_conf *c)
+{
+	bool require = c != NULL && c->require_audit;
+	struct nhi_audit_login l = { &in->req, d, v, stage_names[st], NULL,
+		NULL, false };
+	struct nhi_dlog o = { c != NULL ? c->log_dir : DEFAULT_LOG_DIR,
+		c != NULL ? c->state_dir : DEFAULT_STATE_DIR,
+		c != NULL ? c->host_name : NULL, 0, 0, 0, geteuid() == 0 };
+	struct nhi_audit *au = NULL;
+	struct nhi_err e = { "" };
+	uint32_t ses = nhi_audit_session();
+	char addr[64];
+	int running;
+
+	l.addr = peer_addr(pamh, addr, sizeof(addr));
+	if (nhi_audit_open(&au, &e) != 0) {
+		au = NULL;
+	} else if (require && (running = nhi_audit_daemon_running(au,
+	    &e)) >= 0 && running == 0) {
+		nhi_audit_close(au);
+		au = NULL;
+	}
+	if (au != NULL && nhi_audit_login(au, &l, st == STAGE_SESSION,
+	    &e) != 0) {
+		nhi_audit_close(au);
+		au = NULL;
+	}
+	if (au == NULL) {
+		if (require) {
+			l.deny = true;
+			l.reason = "audit-unavailable";
+			pam_syslog(pamh, LOG_ERR, "%s; require_audit is set: "
+			    "refusing %.100s", e.msg, in->account);
+		} else if (a->debug) {
+			pam_syslog(pamh, LOG_DEBUG, "%s", e.msg);
+		}
+	} else if (st == STAGE_SESSION && ses == UINT32_MAX &&
+	    d->result == NHI_ALLOW && d->binding != NULL) {
+		pam_syslog(pamh, LOG_NOTICE, "the session has no audit session "
+		    "id: put pam_loginuid.so before pam_nhi.so in the session "
+		    "stack");
+	}
+
+	if (nhi_dlog_decision(&o, &l, ses, &e) != 0) {
+		pam_syslog(pamh, require ? LOG_ERR : LOG_NOTICE, "%s", e.msg);
+		if (require && !l.deny) {
+			l.deny = true;
+			l.reason = "log-unavailable";
+			/* The audit trail must show the refusal too. */
+			if (au != NULL)
+				(void)nhi_audit_login(au, &l, false, &e);
+		}
+	}
+	nhi_audit_close(au);
+	return l.deny ? l.reason : NULL;
+}
+
 /* Logs the decision, tells the user, and maps it to a PAM code. */
 static int
 report(pam_handle_t *pamh, int flags, const struct args *a, enum stage st,
     const struct inputs *in, const struct nhi_decision *d,
-    const struct nhi_view *v, const struct nhi_err *e)
+    const struct nhi_view *v, const struct nhi_conf *c,
+    const struct nhi_err *e)
 {
+	const char *refusal;
 	char line[2048];
 	int prio;
 
@@ -444,6 +533,12 @@ report(pam_handle_t *pamh, int flags, const struct args *a, enum stage st,
 		pam_syslog(pamh, LOG_ERR, "%s", e->msg);
 	pam_syslog(pamh, prio, "%s", line);
 
+	if ((refusal = record(pamh, a, st, in, d, v, c)) != NULL) {
+		if (!(flags & PAM_SILENT) && has_conversation(pamh))
+			(void)pam_error(pamh, "nhi: access refused: this login "
+			    "cannot be recorded (%s)", refusal);
+		return PAM_PERM_DENIED;
+	}
 	if (d->result == NHI_DENY) {
 		tell_user(pamh, flags, &in->req, d);
 		return PAM_PERM_DENIED;
@@ -483,7 +578,7 @@ run(pam_handle_t *pamh, int flags, int argc, const char **argv,
 	else
 		audit = c != NULL && c->mode == NHI_MODE_AUDIT;
 	nhi_decide(c, &in.req, &v, audit, &d);
-	rc = report(pamh, flags, &a, st, &in, &d, &v, &e);
+	rc = report(pamh, flags, &a, st, &in, &d, &v, c, &e);
 out:
 	nhi_view_clear(&v);
 	nhi_pamidx_close(x);

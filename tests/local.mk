@@ -45,6 +45,30 @@ INTEGRATION_TESTS = \
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh
 
+# The accountability trail: decision log and audit records (unit), and a
+# real auditd with sshd and nhictl sync (root; skipped otherwise).
+AUDIT_UNIT_TESTS = \
+	tests/audit/check_dlog \
+	tests/audit/check_audit
+check_PROGRAMS += $(AUDIT_UNIT_TESTS) tests/audit/dlogfill
+TESTS += $(AUDIT_UNIT_TESTS)
+tests_audit_check_dlog_SOURCES = tests/audit/check_dlog.c tests/unit/testutil.h
+tests_audit_check_dlog_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/tests/unit
+tests_audit_check_dlog_LDADD = $(UNIT_LDADD)
+tests_audit_check_audit_SOURCES = tests/audit/check_audit.c \
+	tests/unit/testutil.h
+tests_audit_check_audit_CFLAGS = $(UNIT_CFLAGS) $(AUDIT_CFLAGS) \
+	-I$(top_srcdir)/tests/unit
+tests_audit_check_audit_LDADD = $(UNIT_LDADD) $(AUDIT_LIBS)
+tests_audit_dlogfill_SOURCES = tests/audit/dlogfill.c
+tests_audit_dlogfill_LDADD = common/libnhicore.la
+
+AUDIT_SHELL_TESTS = \
+	tests/audit/log.sh \
+	tests/audit/auditd.sh
+TESTS += $(AUDIT_SHELL_TESTS)
+EXTRA_DIST += $(AUDIT_SHELL_TESTS)
+
 # The sync over HTTPS: a real nginx with a test CA, misbehaving peers (root).
 check_PROGRAMS += tests/https/mkstatements
 tests_https_mkstatements_SOURCES = tests/https/mkstatements.c

@@ -148,7 +148,7 @@ START_TEST(config_record_has_version_hash_source_reason)
 
 	ck_assert_int_eq(nhi_audit_format_config(7, "ab12", "file:///r.json",
 	    NULL, out, sizeof(out)), 0);
-	ck_assert_str_eq(out, "nhi-register nhi_register=7 "
+	ck_assert_str_eq(out, "op=nhi-register nhi_register=7 "
 	    "nhi_sha256=\"ab12\" nhi_source=\"file:///r.json\" nhi_reason=?");
 	ck_assert_int_eq(nhi_audit_format_config(0, NULL, "x",
 	    "version 3 is below 7", out, sizeof(out)), 0);
