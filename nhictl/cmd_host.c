@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "decide.h"
+#include "dlog.h"
 #include "keys.h"
 #include "logline.h"
 #include "nhictl.h"
@@ -56,7 +57,7 @@ cmd_sync(int argc, char **argv)
 	const char *cpath = NULL, *file = NULL;
 	struct nhi_sync_result res;
 	struct nhi_conf *c = NULL;
-	struct nhi_err e;
+	struct nhi_err e, e2;
 	char line[2048];
 	int ch, r = CLI_FAIL, sr, prio;
 
@@ -89,6 +90,11 @@ cmd_sync(int argc, char **argv)
 		prio = LOG_ALERT;
 	openlog("nhictl", LOG_PID, LOG_AUTHPRIV);
 	syslog(prio, "%s", line);
+	/* The audit trail (dlog.h); failing to record does not fail a sync. */
+	if (nhi_dlog_record_sync(c, sr != 0 ? "refused" : res.installed ?
+	    "installed" : res.reason, sr == 0, res.version, res.source,
+	    sr != 0 ? res.reason : NULL, sr != 0 ? e.msg : NULL, &e2) != 0)
+		syslog(LOG_WARNING, "%s", e2.msg);
 	closelog();
 	printf("%s\n", line);
 	if (sr != 0) {
