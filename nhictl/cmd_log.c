@@ -113,7 +113,8 @@ log_files(const char *dir, struct files *f)
 		if (is_rotated(d->d_name) && files_add(f, dir, d->d_name) != 0)
 			break;
 	(void)closedir(dp);
-	qsort(f->v, f->n, sizeof(*f->v), cmp_str);
+	if (f->n > 1)
+		qsort(f->v, f->n, sizeof(*f->v), cmp_str);
 	if (asprintf(&live, "%s/%s", dir, NHI_DLOG_FILE) < 0)
 		return -1;
 	if (stat(live, &st) == 0 && files_add(f, dir, NHI_DLOG_FILE) != 0) {
