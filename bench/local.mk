@@ -15,6 +15,12 @@ EXTRA_PROGRAMS += bench/bench_nss
 bench_bench_nss_SOURCES = bench/bench_nss.c
 bench_bench_nss_LDADD = -ldl
 EXTRA_bench_bench_nss_DEPENDENCIES = tests/nss/mkidx nss_nhi/libnss_nhi.la
+EXTRA_PROGRAMS += bench/bench_sync
+bench_bench_sync_SOURCES = bench/bench_sync.c
+bench_bench_sync_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(SODIUM_CFLAGS) \
+	-DTOP_SRCDIR='"$(abs_top_srcdir)"'
+bench_bench_sync_LDADD = common/libnhisync.la common/libnhicore.la \
+	$(SODIUM_LIBS)
 CLEANFILES += $(EXTRA_PROGRAMS)
 
 bench: $(EXTRA_PROGRAMS)

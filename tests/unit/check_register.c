@@ -242,6 +242,62 @@ START_TEST(publish_then_read_gives_back_every_line_and_field)
 }
 END_TEST
 
+START_TEST(streaming_publish_writes_the_same_bytes)
+{
+	static char revoked[] = "b-revoked", mallory[] = "mallory";
+	struct nhi_deny deny[2] = {
+		{ NHI_DENY_BINDING, revoked },
+		{ NHI_DENY_OWNER, mallory },
+	};
+	struct fixture fx;
+	struct nhi_err e;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *in, *out;
+	int i;
+
+	fixture_init(&fx);
+	in = tmpfile();
+	ck_assert_ptr_nonnull(in);
+	for (i = 0; i < 3; i++)
+		fprintf(in, "%s\n", fx.st[i]);
+	rewind(in);
+	out = open_memstream(&buf, &len);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_msg(nhi_register_publish_stream(fx.k, 7, NOW - 100,
+	    NOW + 3600, deny, 2, in, out, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(fclose(out), 0);
+	/* Ed25519 is deterministic: both writers give identical files. */
+	ck_assert_uint_eq(len, fx.d.len);
+	ck_assert_mem_eq(buf, fx.d.buf, len);
+	free(buf);
+
+	/* A line that is not an envelope, or no final newline, is refused. */
+	rewind(in);
+	ck_assert_int_eq(ftruncate(fileno(in), 0), 0);
+	fprintf(in, "%s\nnot an envelope\n", fx.st[0]);
+	rewind(in);
+	out = open_memstream(&buf, &len);
+	ck_assert_int_ne(nhi_register_publish_stream(fx.k, 7, NOW - 100,
+	    NOW + 3600, NULL, 0, in, out, &e), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "statement 2"));
+	fclose(out);
+	free(buf);
+	rewind(in);
+	ck_assert_int_eq(ftruncate(fileno(in), 0), 0);
+	fprintf(in, "%s", fx.st[0]);
+	rewind(in);
+	out = open_memstream(&buf, &len);
+	ck_assert_int_ne(nhi_register_publish_stream(fx.k, 7, NOW - 100,
+	    NOW + 3600, NULL, 0, in, out, &e), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "no newline"));
+	fclose(out);
+	free(buf);
+	fclose(in);
+	fixture_clear(&fx);
+}
+END_TEST
+
 START_TEST(register_without_statements_round_trips)
 {
 	struct nhi_seckey *k = key_new("register");
@@ -1052,6 +1108,7 @@ register_suite(void)
 	t = tcase_create("publish_read");
 	tcase_add_test(t, publish_then_read_gives_back_every_line_and_field);
 	tcase_add_test(t, register_without_statements_round_trips);
+	tcase_add_test(t, streaming_publish_writes_the_same_bytes);
 	tcase_add_test(t, publish_refuses_statements_that_are_not_envelopes);
 	tcase_add_test(t, publish_refuses_bad_version_window_and_deny);
 	tcase_add_test(t, callback_error_stops_the_read);

@@ -771,6 +771,147 @@ START_TEST(sync_file_installs_a_local_file)
 }
 END_TEST
 
+START_TEST(unchanged_signatures_come_from_the_cache)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_err e;
+	size_t n;
+
+	fixture_init(&fx);
+	add_standard(&fx);
+	publish(&fx, 1, NOW + 3600);
+	ck_assert_msg(sync_at(&fx, NOW, &r, &e) == 0, "%s", e.msg);
+	n = r.n_verified;
+	ck_assert_uint_gt(n, 0);
+	ck_assert_uint_eq(r.n_cached, 0);
+	publish(&fx, 2, NOW + 3600);
+	ck_assert_msg(sync_at(&fx, NOW + 1, &r, &e) == 0, "%s", e.msg);
+	ck_assert(r.installed);
+	ck_assert_uint_eq(r.n_verified, 0);
+	ck_assert_uint_eq(r.n_cached, n);
+	ck_assert_int_eq(pam_version(&fx), 2);
+	fixture_clear(&fx);
+}
+END_TEST
+
+START_TEST(a_damaged_cache_costs_verification_not_correctness)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_err e;
+	char *cache;
+	size_t n;
+
+	fixture_init(&fx);
+	add_standard(&fx);
+	publish(&fx, 1, NOW + 3600);
+	ck_assert_msg(sync_at(&fx, NOW, &r, &e) == 0, "%s", e.msg);
+	n = r.n_verified;
+	cache = path_in(fx.statedir, "verified.cdb");
+	ck_assert_int_eq(nhi_write_atomic(cache, "garbage", 7, 0600), 0);
+	publish(&fx, 2, NOW + 3600);
+	ck_assert_msg(sync_at(&fx, NOW + 1, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.n_verified, n);
+	ck_assert_uint_eq(r.n_cached, 0);
+	free(cache);
+	fixture_clear(&fx);
+}
+END_TEST
+
+START_TEST(leftovers_of_a_killed_sync_are_removed)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_err e;
+	char *tmp;
+	int fd;
+
+	fixture_init(&fx);
+	add_standard(&fx);
+	publish(&fx, 1, NOW + 3600);
+	ck_assert_msg(sync_at(&fx, NOW, &r, &e) == 0, "%s", e.msg);
+	publish(&fx, 2, NOW + 3600);
+	ck_assert(asprintf(&tmp, "%s.tmp.AbC123", fx.c->pam_index) > 0);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "half", 4), 4);
+	close(fd);
+	ck_assert_msg(sync_at(&fx, NOW + 1, &r, &e) == 0, "%s", e.msg);
+	ck_assert_int_ne(access(tmp, F_OK), 0);
+	ck_assert_int_eq(pam_version(&fx), 2);
+	free(tmp);
+	fixture_clear(&fx);
+}
+END_TEST
+
+START_TEST(failures_carry_a_reason_word_and_a_log_line)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_state s;
+	struct nhi_err e;
+	char line[2048];
+
+	fixture_init(&fx);
+	add_standard(&fx);
+	publish(&fx, 2, NOW + 3600);
+	ck_assert_int_eq(sync_at(&fx, NOW, &r, &e), 0);
+	ck_assert_str_eq(r.reason, "ok");
+	nhi_sync_logline(&r, NULL, line, sizeof(line));
+	ck_assert_msg(strncmp(line, "nhi-sync result=installed source=\"",
+	    34) == 0, "%s", line);
+	ck_assert_ptr_nonnull(strstr(line, " version=2 bindings=3 "));
+	ck_assert_ptr_nonnull(strstr(line, " reason=ok"));
+	ck_assert_ptr_null(strstr(line, "error="));
+
+	publish(&fx, 1, NOW + 3600);
+	ck_assert_int_ne(sync_at(&fx, NOW + 1, &r, &e), 0);
+	ck_assert_int_eq(r.outcome, NHI_SYNC_FAILED);
+	ck_assert_str_eq(r.reason, "rollback");
+	ck_assert_str_eq(r.source, fx.url);
+	nhi_sync_logline(&r, &e, line, sizeof(line));
+	ck_assert_ptr_nonnull(strstr(line, "result=failed "));
+	ck_assert_ptr_nonnull(strstr(line, " reason=rollback error=\""));
+	state_get(&fx, &s);
+	ck_assert_int_eq(s.last_failure, NOW + 1);
+	ck_assert_str_eq(s.last_reason, "rollback");
+
+	/* A later success keeps the last failure for nhictl status. */
+	publish(&fx, 3, NOW + 3600);
+	ck_assert_int_eq(sync_at(&fx, NOW + 2, &r, &e), 0);
+	state_get(&fx, &s);
+	ck_assert_str_eq(s.last_error, "");
+	ck_assert_int_eq(s.last_failure, NOW + 1);
+	ck_assert_ptr_nonnull(strstr(s.last_failure_error, "rollback"));
+	fixture_clear(&fx);
+}
+END_TEST
+
+START_TEST(a_state_file_without_the_later_fields_still_loads)
+{
+	struct nhi_state s;
+	struct nhi_err e;
+	char dir[] = "/tmp/nhi-state.XXXXXX", *path;
+	const char *old = "format=1\nversion=3\nsha256="
+	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
+	    "issued_at=1\nexpires_at=2\nlast_success=1\nlast_attempt=1\n"
+	    "last_error=\nsource=file:///r\nbindings=1\naccounts=0\ndeny=0\n"
+	    "rejected=0\n";
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	path = path_in(dir, "state");
+	ck_assert_int_eq(nhi_write_atomic(path, old, strlen(old), 0644), 0);
+	ck_assert_msg(nhi_state_load(dir, &s, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(s.version, 3);
+	ck_assert_str_eq(s.etag, "");
+	ck_assert_int_eq(s.last_failure, 0);
+	unlink(path);
+	rmdir(dir);
+	free(path);
+}
+END_TEST
+
 static Suite *
 sync_suite(void)
 {
@@ -792,6 +933,11 @@ sync_suite(void)
 	tcase_add_test(t, unreachable_source_fails_and_a_mirror_takes_over);
 	tcase_add_test(t, oversized_register_is_refused);
 	tcase_add_test(t, sync_file_installs_a_local_file);
+	tcase_add_test(t, unchanged_signatures_come_from_the_cache);
+	tcase_add_test(t, a_damaged_cache_costs_verification_not_correctness);
+	tcase_add_test(t, leftovers_of_a_killed_sync_are_removed);
+	tcase_add_test(t, failures_carry_a_reason_word_and_a_log_line);
+	tcase_add_test(t, a_state_file_without_the_later_fields_still_loads);
 	suite_add_tcase(s, t);
 	return s;
 }
