@@ -25,9 +25,3 @@ CLEANFILES += $(EXTRA_PROGRAMS)
 
 bench: $(EXTRA_PROGRAMS)
 .PHONY: bench
-EXTRA_PROGRAMS += bench/bench_sync
-bench_bench_sync_SOURCES = bench/bench_sync.c
-bench_bench_sync_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(SODIUM_CFLAGS) \
-	-DTOP_SRCDIR='"$(abs_top_srcdir)"'
-bench_bench_sync_LDADD = common/libnhisync.la common/libnhicore.la \
-	$(SODIUM_LIBS)
