@@ -253,9 +253,11 @@ START_TEST(fifty_concurrent_appenders_leave_an_intact_chain)
 	struct nhi_dlog_report r;
 	pid_t pids[APPENDERS];
 	struct lines l;
-	size_t i, decisions = 0;
+	size_t i, decisions = 0, failed = 0;
 	int j, st;
 
+	/* Correctness, not the bound, is tested here: valgrind is slow. */
+	o.lock_wait_ms = 60000;
 	for (i = 0; i < APPENDERS; i++) {
 		pids[i] = fork();
 		ck_assert_int_ge(pids[i], 0);
@@ -266,11 +268,12 @@ START_TEST(fifty_concurrent_appenders_leave_an_intact_chain)
 			_exit(0);
 		}
 	}
-	for (i = 0; i < APPENDERS; i++) {
-		ck_assert_int_eq(waitpid(pids[i], &st, 0), pids[i]);
-		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		    "appender %zu failed", i);
-	}
+	/* Every child is waited for before any assertion can end the test. */
+	for (i = 0; i < APPENDERS; i++)
+		if (waitpid(pids[i], &st, 0) != pids[i] || !WIFEXITED(st) ||
+		    WEXITSTATUS(st) != 0)
+			failed++;
+	ck_assert_uint_eq(failed, 0);
 	verify(headpath, &r);
 	assert_intact(&r);
 	lines_read(logpath, &l);
@@ -518,7 +521,7 @@ dlog_suite(void)
 	TCase *tc = tcase_create("dlog");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, fresh_log_starts_chains_and_verifies);
 	tcase_add_test(tc, checkpoints_come_every_n_records_and_verify);
 	tcase_add_test(tc, another_key_fails_the_checkpoints);
