@@ -1,0 +1,2 @@
+passwd after=files nhi
+group after=files nhi
