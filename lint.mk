@@ -1,0 +1,20 @@
+# make lint: clang-tidy (checks in .clang-tidy) and cppcheck over the
+# project's C sources. Findings are errors; scripts/test runs both.
+LINT_DIRS = common pam_nhi nss_nhi nhictl tests/fuzz tests/stress
+LINT_CPP = $(DEFS) -I$(top_builddir) -I$(top_srcdir)/common \
+	$(JSONC_CFLAGS) $(SODIUM_CFLAGS) $(CURL_CFLAGS) $(PAM_CFLAGS) \
+	-DSYSCONFDIR='"$(sysconfdir)"' -DLOCALSTATEDIR='"$(localstatedir)"'
+EXTRA_DIST += lint.mk .clang-tidy tests/fuzz/cppcheck.supp
+
+lint: lint-clang-tidy lint-cppcheck
+lint-clang-tidy:
+	@cd $(top_srcdir) && files=`ls $(LINT_DIRS:=/*.c)` && \
+	clang-tidy --quiet $$files -- $(LINT_CPP) -D_GNU_SOURCE
+lint-cppcheck:
+	@cd $(top_srcdir) && cppcheck --quiet --error-exitcode=1 \
+	    --enable=warning,portability --inline-suppr --std=c11 \
+	    --suppressions-list=tests/fuzz/cppcheck.supp \
+	    -D__GNUC__ -D__linux__ -I common -I $(abs_top_builddir) \
+	    --include=$(abs_top_builddir)/config.h \
+	    $(LINT_DIRS) tests/unit tests/pam tests/nss bench
+.PHONY: lint lint-clang-tidy lint-cppcheck
