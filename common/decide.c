@@ -369,7 +369,11 @@ nhi_decide(const struct nhi_conf *c, const struct nhi_request *r,
 	} else {
 		decide_bindings(c, r, v, &d);
 	}
-	if (d.result == NHI_DENY && audit) {
+	/*
+	 * Audit mode softens refusals the config asked to be softened; a
+	 * config that cannot be read asked for nothing, so it stays closed.
+	 */
+	if (d.result == NHI_DENY && audit && d.reason != NHI_R_NO_CONFIG) {
 		d.result = NHI_ALLOW;
 		d.would_deny = true;
 	}

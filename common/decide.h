@@ -81,7 +81,9 @@ bool nhi_governed(const struct nhi_conf *c, const struct nhi_request *r,
  * Decides. c may be NULL (config missing or broken): then only accounts in
  * the pseudonymous range or the register are known to be governed, and
  * they are denied with NHI_R_NO_CONFIG; everyone else is ignored.
- * audit is the effective mode (module argument over config).
+ * audit is the effective mode (module argument over config); it turns a
+ * deny into an allow marked would_deny, except a deny for a missing or
+ * broken config, which stays a deny.
  */
 void nhi_decide(const struct nhi_conf *c, const struct nhi_request *r,
     const struct nhi_view *v, bool audit, struct nhi_decision *ret);

@@ -702,6 +702,10 @@ START_TEST(test_no_config)
 	nhi_decide(NULL, &r, &v, false, &d);
 	ck_assert_int_eq(d.result, NHI_DENY);
 	ck_assert_int_eq(d.reason, NHI_R_NO_CONFIG);
+	/* Audit mode does not open what a broken config leaves closed. */
+	nhi_decide(NULL, &r, &v, true, &d);
+	ck_assert_int_eq(d.result, NHI_DENY);
+	ck_assert(!d.would_deny);
 	r.account = "carol";
 	nhi_view_clear(&v);
 	memset(&v, 0, sizeof(v));
