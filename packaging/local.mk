@@ -5,6 +5,6 @@
 EXTRA_DIST += packaging/nhi.conf.example packaging/debian packaging/rpm \
 	packaging/systemd
 
-PACKAGING_TESTS = tests/packaging/deb.sh
+PACKAGING_TESTS = tests/packaging/deb.sh tests/packaging/rpm.sh
 TESTS += $(PACKAGING_TESTS)
 EXTRA_DIST += $(PACKAGING_TESTS) tests/packaging/lib.sh
