@@ -484,10 +484,10 @@ print_size(uint32_t n, struct result r[N_OPS][2][N_SERVICES])
 	printf("%-18s", "call");
 	for (s = 0; s < N_SERVICES; s++)
 		if (services[s].usable)
-			printf(" %20s", services[s].name);
+			printf(" %24s", services[s].name);
 	for (s = 1; s < N_SERVICES; s++)
 		if (services[s].usable)
-			printf(" %8s", services[s].name);
+			printf(" %11s", services[s].name);
 	printf("\n");
 	for (op = 0; op < N_OPS; op++) {
 		for (miss = 0; miss < 2; miss++) {
@@ -505,12 +505,12 @@ print_size(uint32_t n, struct result r[N_OPS][2][N_SERVICES])
 				(void)snprintf(cell, sizeof(cell),
 				    "%.2f / %.2f%s", x->median, x->p99,
 				    x->done ? "" : "!");
-				printf(" %20s", cell);
+				printf(" %24s", cell);
 			}
 			for (s = 1; s < N_SERVICES; s++) {
 				if (!services[s].usable)
 					continue;
-				printf(" %7.1fx", r[op][miss][s].median /
+				printf(" %10.1fx", r[op][miss][s].median /
 				    r[op][miss][0].median);
 			}
 			printf("\n");
