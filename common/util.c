@@ -349,6 +349,9 @@ nhi_read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len)
 		errno = EFBIG;
 		return -1;
 	}
+	/* Room for the terminator: max + 1 below must not wrap to 0. */
+	if (max == SIZE_MAX)
+		max--;
 	/* The file may grow while we read; the loop, not st_size, decides. */
 	cap = (size_t)st.st_size + 1;
 	if ((buf = malloc(cap)) == NULL)

@@ -277,6 +277,23 @@ START_TEST(read_file_whole_and_bounded)
 }
 END_TEST
 
+/* "No bound" as SIZE_MAX: max + 1 must not wrap to a zero-sized buffer. */
+START_TEST(read_file_without_a_bound)
+{
+	char *dir = tu_tmpdir(), *path, *buf = NULL;
+	size_t len = 0;
+
+	ck_assert_int_ge(asprintf(&path, "%s/f", dir), 0);
+	ck_assert_int_eq(nhi_write_atomic(path, "hello\n", 6, 0640), 0);
+	ck_assert_int_eq(nhi_read_file(path, SIZE_MAX, &buf, &len), 0);
+	ck_assert_uint_eq(len, 6);
+	ck_assert_str_eq(buf, "hello\n");
+	free(buf);
+	free(path);
+	tu_rmtree(dir);
+}
+END_TEST
+
 START_TEST(write_atomic_sets_mode_and_leaves_no_temp)
 {
 	char *dir = tu_tmpdir(), *path, *buf, *cmd;
@@ -504,6 +521,7 @@ util_suite(void)
 
 	tc = tcase_create("files");
 	tcase_add_test(tc, read_file_whole_and_bounded);
+	tcase_add_test(tc, read_file_without_a_bound);
 	tcase_add_test(tc, write_atomic_sets_mode_and_leaves_no_temp);
 	tcase_add_test(tc, atomic_abort_keeps_the_old_file);
 	suite_add_tcase(s, tc);
