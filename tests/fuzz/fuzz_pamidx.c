@@ -93,11 +93,14 @@ lookup_key(struct nhi_pamidx *x, const char *key, unsigned klen)
 		nhi_account_free(a);
 		break;
 	case 'd':
-		/* Present entries deny (values the writer could store). */
-		if (value[0] >= '1' && value[0] <= '3' &&
-		    strlen(value + 1) >= 1 && strlen(value + 1) <= NHI_MAX_FIELD)
-			FUZZ_ASSERT(nhi_pamidx_denied(x,
-			    (enum nhi_deny_kind)(value[0] - '0'), value + 1));
+		/*
+		 * Only asked, not asserted: a corrupt file may hold a
+		 * record its hash table does not reach, which a lookup then
+		 * rightly does not find.
+		 */
+		if (value[0] >= '1' && value[0] <= '3')
+			(void)nhi_pamidx_denied(x,
+			    (enum nhi_deny_kind)(value[0] - '0'), value + 1);
 		break;
 	default:
 		break;

@@ -233,7 +233,12 @@ main(int argc, char **argv)
 	(void)printf("at the end:    %ld fds, %zu heap bytes, %ld kB RSS\n",
 	    end.fds, end.heap, end.rss_kb);
 	ok = wrong_pam == 0 && wrong_nss == 0 && end.fds <= warm.fds &&
-	    end.heap <= warm.heap + MAX_HEAP_GROWTH &&
-	    end.rss_kb <= warm.rss_kb + MAX_RSS_GROWTH / 1024;
+	    end.heap <= warm.heap + MAX_HEAP_GROWTH;
+#ifdef __SANITIZE_ADDRESS__
+	/* ASan holds freed memory in quarantine; LeakSanitizer checks. */
+	(void)printf("resident memory not compared under ASan\n");
+#else
+	ok = ok && end.rss_kb <= warm.rss_kb + MAX_RSS_GROWTH / 1024;
+#endif
 	return ok ? 0 : 1;
 }
