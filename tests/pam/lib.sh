@@ -193,6 +193,18 @@ EOF
 	done
 }
 
+# Prints a TCP port on 127.0.0.1 that nothing listens on, so tests that
+# run at the same time (make -j) never meet each other's servers.
+free_port() {
+	while :; do
+		t_p=$(( $(od -An -N2 -tu2 /dev/urandom) % 40000 + 20000 ))
+		if [ -z "$(ss -Htln "sport = :$t_p" 2>/dev/null)" ]; then
+			echo "$t_p"
+			return 0
+		fi
+	done
+}
+
 start_sshd() {
 	/usr/sbin/sshd -t -f "$T/sshd_config" || return 1
 	: >"$T/sshd.log"

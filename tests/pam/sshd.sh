@@ -5,7 +5,8 @@
 . "$top_srcdir/tests/pam/lib.sh"
 ns_enter "$@"
 ns_setup
-PORT=2231
+PORT=$(free_port)
+FWD_PORT=$(free_port)
 
 # deploy has alice's binding; each svc-* account has one binding that
 # fails in one way, so the reason logged is that binding's.
@@ -91,12 +92,12 @@ check "bound key: sftp works (the check above can fail)" \
 for k in mallory alice; do
 	ssh -i "$T/keys/$k" -p $PORT -o BatchMode=yes -o LogLevel=ERROR \
 	    -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-	    -N -L 127.0.0.1:2239:127.0.0.1:$PORT deploy@127.0.0.1 \
+	    -N -L 127.0.0.1:$FWD_PORT:127.0.0.1:$PORT deploy@127.0.0.1 \
 	    >/dev/null 2>&1 </dev/null &
 	fwd=$!
 	t_pids="$t_pids $fwd"
 	sleep 1
-	ssh-keyscan -T 2 -p 2239 127.0.0.1 >"$T/fwd.$k" 2>/dev/null
+	ssh-keyscan -T 2 -p "$FWD_PORT" 127.0.0.1 >"$T/fwd.$k" 2>/dev/null
 	bg_stop $fwd
 done
 check "unbound key: no port forwarding" \

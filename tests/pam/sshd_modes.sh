@@ -7,7 +7,7 @@
 . "$top_srcdir/tests/pam/lib.sh"
 ns_enter "$@"
 ns_setup
-PORT=2241
+PORT=$(free_port)
 
 add_user deploy 2301
 for k in alice mallory; do
