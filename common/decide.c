@@ -185,7 +185,13 @@ nhi_binding_check(const struct nhi_conf *c, const struct nhi_request *r,
 		return NHI_R_WRONG_SOURCE;
 	if ((cr = credential_check(r, b)) != NHI_R_OK)
 		return cr;
-	if (b->revoked)
+	/*
+	 * A key on the deny list is refused whatever the binding is for: a
+	 * checkout lets any credential in, but not one the register
+	 * revoked, and the login would be attributed to the checkout's
+	 * owner.
+	 */
+	if (b->revoked || (r->cred == NHI_SEEN_SSH_KEY && r->key_denied))
 		return NHI_R_REVOKED;
 	return NHI_R_OK;
 }

@@ -63,6 +63,12 @@ struct nhi_request {
 	const char *tty;
 	enum nhi_cred_seen cred;
 	const char *key_fp;	/* "SHA256:..." when cred is NHI_SEEN_SSH_KEY */
+	/*
+	 * key_fp is on the register's deny list: the caller asks the index
+	 * (nhi_pamidx_key_denied), so that the decision reads no file. A
+	 * denied key loses every binding, a checkout included.
+	 */
+	bool key_denied;
 	int64_t now;
 };
 

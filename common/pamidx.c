@@ -624,6 +624,14 @@ nhi_pamidx_denied(struct nhi_pamidx *x, enum nhi_deny_kind k,
 	return cdb_find(&x->cdb, key, klen) != 0;
 }
 
+bool
+nhi_pamidx_key_denied(struct nhi_pamidx *x, const char *key_fp)
+{
+	if (x == NULL || key_fp == NULL)
+		return false;
+	return nhi_pamidx_denied(x, NHI_DENY_KEY, key_fp);
+}
+
 static int
 account_get(struct nhi_pamidx *x, char tag, const char *value,
     struct nhi_account **ret, struct nhi_err *e)

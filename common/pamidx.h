@@ -72,6 +72,12 @@ int nhi_pamidx_account_by_uid(struct nhi_pamidx *x, uint32_t uid,
 /* True when the deny list holds value (and when the index is corrupt). */
 bool nhi_pamidx_denied(struct nhi_pamidx *x, enum nhi_deny_kind k,
     const char *value);
+/*
+ * True when key_fp (the fingerprint of the key a login presents) is on the
+ * deny list: the value for nhi_request.key_denied. False when x or key_fp
+ * is NULL (no index: the decision refuses for a stale register anyway).
+ */
+bool nhi_pamidx_key_denied(struct nhi_pamidx *x, const char *key_fp);
 void nhi_view_clear(struct nhi_view *v);
 
 #endif

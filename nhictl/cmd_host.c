@@ -493,6 +493,8 @@ cmd_check(int argc, char **argv)
 	} else {
 		printf("register: not usable: %s\n", e.msg);
 	}
+	req.key_denied = req.cred == NHI_SEEN_SSH_KEY &&
+	    nhi_pamidx_key_denied(x, req.key_fp);
 	nhi_decide(c, &req, &v, c->mode == NHI_MODE_AUDIT, &d);
 	nhi_logline(&req, &d, &v, line, sizeof(line));
 	printf("%s\n", line);

@@ -106,6 +106,25 @@ t_fails "check: revoked by owner" "$NHICTL" check --service sshd \
     --user deploy --ssh-key "$d/alice_key.pub"
 t_grep "check says revoked" 'decision: deny \(revoked\)' "$T_OUT"
 
+# A key on the deny list loses a checkout too, and is not attributed to
+# the checkout's owner.
+t_ok "issue a checkout" sh -c "'$NHICTL' issue binding --key '$d/ops.key' \
+    --account deploy --owner carol@example.com --approver bob@example.com \
+    --ticket OPS-2 --checkout --hosts 'web-*' --services sshd \
+    --valid-for 15m >'$d/c1.json'"
+t_ok "publish the checkout, bob's key denied" sh -c "'$NHICTL' publish \
+    --key '$d/reg.key' --version 7 --expires-in 1h \
+    --deny key:$(ssh-keygen -lf "$d/bob_key.pub" | cut -d' ' -f2) \
+    '$d/c1.json' >'$d/register.json'"
+t_ok "sync installs version 7" "$NHICTL" sync
+t_ok "check: checkout lets another key in" "$NHICTL" check --service sshd \
+    --user deploy --ssh-key "$d/alice_key.pub"
+t_grep "under the checkout's owner" 'owner=carol@example.com' "$T_OUT"
+t_fails "check: denied key refused despite the checkout" "$NHICTL" check \
+    --service sshd --user deploy --ssh-key "$d/bob_key.pub"
+t_grep "check says revoked for the denied key" 'decision: deny \(revoked\)' \
+    "$T_OUT"
+
 t_fails "unknown command" "$NHICTL" frobnicate
 t_ok "help" "$NHICTL" --help
 t_done

@@ -146,6 +146,33 @@ static const struct dcase cases[] = {
 	{ "revoked by key", { KEYB("deploy", KEY_A, "sshd", 0, H, "alice") },
 	    { "@KEYA" }, false, 0, 0, false, false, SSH_A(60), NHI_DENY,
 	    NHI_R_REVOKED },
+	{ "denied key refused on a checkout",
+	    { { true, "deploy", NHI_CRED_CHECKOUT, KEY_NONE, NULL, "*",
+		"*", 0, H, "alice", ISS_OPS, NULL, SP_NONE } },
+	    { "@KEYA" }, false, 0, 0, false, false, SSH_A(60), NHI_DENY,
+	    NHI_R_REVOKED },
+	{ "denied key refused beside its own owner's checkout",
+	    { { true, "deploy", NHI_CRED_CHECKOUT, KEY_NONE, NULL, "*",
+		"*", 0, H, "bob", ISS_OPS, NULL, SP_NONE },
+		KEYB("deploy", KEY_B, "sshd", 0, H, "bob") },
+	    { "@KEYA" }, false, 0, 0, false, false, SSH_A(60), NHI_DENY,
+	    NHI_R_REVOKED },
+	{ "other key still allowed on a checkout despite a denied key",
+	    { { true, "deploy", NHI_CRED_CHECKOUT, KEY_NONE, NULL, "*",
+		"*", 0, H, "alice", ISS_OPS, NULL, SP_NONE } },
+	    { "@KEYA" }, false, 0, 0, false, false, SSH_B(60), NHI_ALLOW,
+	    NHI_R_OK },
+	{ "denied owner loses a checkout",
+	    { { true, "deploy", NHI_CRED_CHECKOUT, KEY_NONE, NULL, "*",
+		"*", 0, H, "alice", ISS_OPS, NULL, SP_NONE } },
+	    { "owner:alice" }, false, 0, 0, false, false, "login", "deploy",
+	    NULL, NULL, 1001, NULL, NHI_SEEN_NONE, KEY_NONE, 60, NHI_DENY,
+	    NHI_R_REVOKED },
+	{ "denied owner loses a checkout used with a key",
+	    { { true, "deploy", NHI_CRED_CHECKOUT, KEY_NONE, NULL, "*",
+		"*", 0, H, "alice", ISS_OPS, NULL, SP_NONE } },
+	    { "owner:alice" }, false, 0, 0, false, false, SSH_B(60), NHI_DENY,
+	    NHI_R_REVOKED },
 	{ "revocation of another owner leaves this one",
 	    { KEYB("deploy", KEY_A, "sshd", 0, H, "alice") },
 	    { "owner:mallory" }, false, 0, 0, false, false, SSH_A(60),
@@ -633,6 +660,9 @@ START_TEST(test_case)
 	r.rhost = c->rhost;
 	r.cred = c->cred;
 	r.key_fp = c->key != KEY_NONE ? ssh_fp[c->key] : NULL;
+	/* As pam_nhi asks it: the deny list, for the key presented. */
+	r.key_denied = r.cred == NHI_SEEN_SSH_KEY &&
+	    nhi_pamidx_key_denied(x, r.key_fp);
 	r.now = T0 + c->at;
 	nhi_decide(conf, &r, &v, c->audit, &d);
 	ck_assert_msg(d.result == c->want && d.reason == c->why,
@@ -649,16 +679,28 @@ START_TEST(test_case)
 }
 END_TEST
 
+static const struct dcase *
+case_named(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (strcmp(cases[i].name, name) == 0)
+			return &cases[i];
+	ck_abort_msg("no case named '%s'", name);
+	return NULL;
+}
+
 /* The matched binding is the one the key names, with its owner. */
 START_TEST(test_match_names_owner)
 {
-	const struct dcase *c = &cases[23];	/* two keys, two owners */
+	const struct dcase *c =
+	    case_named("two keys, two owners: the key decides");
 	struct nhi_decision d;
 	struct nhi_request r;
 	struct nhi_view v;
 	struct nhi_pamidx *x;
 
-	ck_assert_str_eq(c->name, "two keys, two owners: the key decides");
 	memset(&v, 0, sizeof(v));
 	x = compile(c, &v);
 	memset(&r, 0, sizeof(r));
