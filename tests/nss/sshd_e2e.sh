@@ -12,7 +12,7 @@
 . "$top_srcdir/tests/pam/lib.sh"
 ns_enter "$@"
 ns_setup
-PORT=2241
+PORT=$(free_port)
 ACCT=nhi-7f3a2c
 NSS_LIB=$(cd "$top_builddir/nss_nhi/.libs" && pwd)
 
