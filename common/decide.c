@@ -38,6 +38,7 @@ static const char *const reason_names[NHI_R_COUNT] = {
 	[NHI_R_REVOKED] = "revoked",
 	[NHI_R_RECERTIFY] = "recertify-overdue",
 	[NHI_R_AMBIGUOUS_OWNER] = "ambiguous-owner",
+	[NHI_R_CLOCK_BEHIND] = "clock-behind",
 };
 
 const char *
@@ -232,18 +233,29 @@ nhi_governed(const struct nhi_conf *c, const struct nhi_request *r,
 	return false;
 }
 
-static bool
-register_fresh(const struct nhi_conf *c, const struct nhi_view *v,
+/*
+ * Whether the installed register may be used at now: NHI_R_OK, or why
+ * not. A clock running behind the register's issue time, or behind the
+ * time this host installed it, would bring back bindings that have
+ * ended, so it is a fault like an expired register (DESIGN.md §3).
+ */
+static enum nhi_reason
+register_usable(const struct nhi_conf *c, const struct nhi_view *v,
     int64_t now)
 {
+	int64_t skew = c->clock_skew;
+
 	if (v == NULL || !v->have_register)
-		return false;
-	if (now >= v->meta.expires_at + c->clock_skew)
-		return false;
+		return NHI_R_STALE_REGISTER;
+	if (now + skew < v->meta.issued_at ||
+	    now < v->meta.installed_at - skew)
+		return NHI_R_CLOCK_BEHIND;
+	if (now >= v->meta.expires_at + skew)
+		return NHI_R_STALE_REGISTER;
 	if (c->max_register_age > 0 &&
 	    now - v->meta.issued_at > c->max_register_age)
-		return false;
-	return true;
+		return NHI_R_STALE_REGISTER;
+	return NHI_R_OK;
 }
 
 static bool
@@ -354,18 +366,19 @@ nhi_decide(const struct nhi_conf *c, const struct nhi_request *r,
     const struct nhi_view *v, bool audit, struct nhi_decision *ret)
 {
 	struct nhi_decision d = { NHI_IGNORE, NHI_R_NOT_GOVERNED, NULL, false };
+	enum nhi_reason why;
 
 	if (r->account == NULL || !nhi_governed(c, r, v))
 		goto out;
 	d.result = NHI_DENY;
 	if (c == NULL) {
 		d.reason = NHI_R_NO_CONFIG;
-	} else if (!register_fresh(c, v, r->now)) {
+	} else if ((why = register_usable(c, v, r->now)) != NHI_R_OK) {
 		if (r->service != NULL && break_glass(c, r)) {
 			d.result = NHI_ALLOW;
 			d.reason = NHI_R_BREAK_GLASS;
 		} else {
-			d.reason = NHI_R_STALE_REGISTER;
+			d.reason = why;
 		}
 	} else if (v->account != NULL && v->account->recertify_by != 0 &&
 	    r->now >= v->account->recertify_by + c->clock_skew) {

@@ -39,6 +39,7 @@ enum nhi_reason {
 	NHI_R_REVOKED,
 	NHI_R_RECERTIFY,	/* the account's recertify_by has passed */
 	NHI_R_AMBIGUOUS_OWNER,
+	NHI_R_CLOCK_BEHIND,	/* now before the register's issue or install */
 	NHI_R_COUNT
 };
 

@@ -373,6 +373,34 @@ static const struct dcase cases[] = {
 	    NHI_R_WRONG_KEY },
 };
 
+/*
+ * The host clock against the register's own times: a register issued at
+ * `issued` and installed at `installed` (offsets from T0), a login at
+ * `at` with key A bound from nb to na.
+ */
+struct clockcase {
+	const char *name;
+	int64_t nb, na, issued, installed, at;
+	enum nhi_result want;
+	enum nhi_reason why;
+};
+
+static const struct clockcase clock_cases[] = {
+	{ "clock set back before the register's issue time revives nothing",
+	    -4 * H, -2 * H, -60, 0, -3 * H, NHI_DENY, NHI_R_CLOCK_BEHIND },
+	{ "clock set back before the install time revives nothing",
+	    -4 * H, -2 * H, -6 * H, 0, -3 * H, NHI_DENY,
+	    NHI_R_CLOCK_BEHIND },
+	{ "clock behind the issue time within the skew is allowed",
+	    0, H, 30, -30, -20, NHI_ALLOW, NHI_R_OK },
+	{ "clock behind the issue time beyond the skew is refused",
+	    -H, H, 41, -30, -20, NHI_DENY, NHI_R_CLOCK_BEHIND },
+	{ "clock behind the install time within the skew is allowed",
+	    -H, H, -H, 40, -20, NHI_ALLOW, NHI_R_OK },
+	{ "clock behind the install time beyond the skew is refused",
+	    -H, H, -H, 41, -20, NHI_DENY, NHI_R_CLOCK_BEHIND },
+};
+
 /* Per-run material: keys, config, a private directory. */
 static unsigned char ssh_pk[KEY_COUNT][32];
 static char ssh_line[KEY_COUNT][128];
@@ -584,9 +612,13 @@ add_deny(struct nhi_pamidx_writer *w, const char *spec)
 	free(d.value);
 }
 
-/* Compiles the case's register into an index and reads the view back. */
+/*
+ * Compiles the case's register into an index and reads the view back; the
+ * register was issued and installed at these offsets from T0.
+ */
 static struct nhi_pamidx *
-compile(const struct dcase *c, struct nhi_view *v)
+compile_at(const struct dcase *c, int64_t issued, int64_t installed,
+    struct nhi_view *v)
 {
 	struct nhi_pamidx_writer *w = NULL;
 	struct nhi_pamidx *x = NULL;
@@ -626,10 +658,10 @@ compile(const struct dcase *c, struct nhi_view *v)
 		add_deny(w, c->deny[i]);
 	memset(&meta, 0, sizeof(meta));
 	meta.version = 7;
-	meta.issued_at = T0 - 60;
+	meta.issued_at = T0 + issued;
 	meta.expires_at = T0 + (c->reg_expires != 0 ? c->reg_expires : 24 * H);
 	snprintf(meta.sha256, sizeof(meta.sha256), "%064d", 0);
-	meta.installed_at = T0;
+	meta.installed_at = T0 + installed;
 	if (nhi_pamidx_commit(w, &meta, &e) != 0)
 		ck_abort_msg("commit: %s", e.msg);
 	if (nhi_pamidx_open(path, &x, &e) != 0)
@@ -637,6 +669,32 @@ compile(const struct dcase *c, struct nhi_view *v)
 	if (nhi_pamidx_view(x, c->account, v, &e) != 0)
 		ck_abort_msg("view: %s", e.msg);
 	return x;
+}
+
+static struct nhi_pamidx *
+compile(const struct dcase *c, struct nhi_view *v)
+{
+	return compile_at(c, -60, 0, v);
+}
+
+/* The request a case describes, the key's deny entry asked as pam_nhi does. */
+static void
+request_fill(const struct dcase *c, struct nhi_pamidx *x,
+    const char *const *groups, struct nhi_request *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->service = c->service;
+	r->account = c->account;
+	r->account_known = true;
+	r->account_uid = c->uid;
+	r->account_groups = groups;
+	r->invoker = c->invoker;
+	r->rhost = c->rhost;
+	r->cred = c->cred;
+	r->key_fp = c->key != KEY_NONE ? ssh_fp[c->key] : NULL;
+	r->key_denied = r->cred == NHI_SEEN_SSH_KEY &&
+	    nhi_pamidx_key_denied(x, r->key_fp);
+	r->now = T0 + c->at;
 }
 
 START_TEST(test_case)
@@ -650,20 +708,7 @@ START_TEST(test_case)
 
 	memset(&v, 0, sizeof(v));
 	x = compile(c, &v);
-	memset(&r, 0, sizeof(r));
-	r.service = c->service;
-	r.account = c->account;
-	r.account_known = true;
-	r.account_uid = c->uid;
-	r.account_groups = groups;
-	r.invoker = c->invoker;
-	r.rhost = c->rhost;
-	r.cred = c->cred;
-	r.key_fp = c->key != KEY_NONE ? ssh_fp[c->key] : NULL;
-	/* As pam_nhi asks it: the deny list, for the key presented. */
-	r.key_denied = r.cred == NHI_SEEN_SSH_KEY &&
-	    nhi_pamidx_key_denied(x, r.key_fp);
-	r.now = T0 + c->at;
+	request_fill(c, x, groups, &r);
 	nhi_decide(conf, &r, &v, c->audit, &d);
 	ck_assert_msg(d.result == c->want && d.reason == c->why,
 	    "case '%s': got %s/%s, want %s/%s", c->name,
@@ -690,6 +735,30 @@ case_named(const char *name)
 	ck_abort_msg("no case named '%s'", name);
 	return NULL;
 }
+
+START_TEST(test_clock)
+{
+	const struct clockcase *cc = &clock_cases[_i];
+	const struct dcase c = { cc->name, { KEYB("deploy", KEY_A, "sshd",
+	    cc->nb, cc->na, "alice") }, { NULL }, false, 0, 0, false, false,
+	    SSH_A(cc->at), cc->want, cc->why };
+	struct nhi_decision d;
+	struct nhi_request r;
+	struct nhi_view v;
+	struct nhi_pamidx *x;
+
+	memset(&v, 0, sizeof(v));
+	x = compile_at(&c, cc->issued, cc->installed, &v);
+	request_fill(&c, x, NULL, &r);
+	nhi_decide(conf, &r, &v, false, &d);
+	ck_assert_msg(d.result == c.want && d.reason == c.why,
+	    "case '%s': got %s/%s, want %s/%s", c.name,
+	    nhi_result_name(d.result), nhi_reason_name(d.reason),
+	    nhi_result_name(c.want), nhi_reason_name(c.why));
+	nhi_view_clear(&v);
+	nhi_pamidx_close(x);
+}
+END_TEST
 
 /* The matched binding is the one the key names, with its owner. */
 START_TEST(test_match_names_owner)
@@ -784,6 +853,8 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_case, 0,
 	    (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_loop_test(tc, test_clock, 0,
+	    (int)(sizeof(clock_cases) / sizeof(clock_cases[0])));
 	tcase_add_test(tc, test_match_names_owner);
 	tcase_add_test(tc, test_no_config);
 	tcase_add_test(tc, test_reason_names);
