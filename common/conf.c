@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "keys.h"
+#include "register.h"
 
 #define CONF_MAX (1024 * 1024)
 #define SKEW_MAX 3600
@@ -307,7 +308,8 @@ parse_register_key(struct parser *p, const char *key, const char *v)
 			fail(p, key, "option repeated");
 			goto out;
 		}
-		if (nhi_parse_time(val, 0, dst) != 0 || *dst == 0) {
+		if (nhi_parse_time(val, 0, dst) != 0 || *dst == 0 ||
+		    *dst > NHI_TIME_MAX) {
 			fail(p, key, "bad time \"%s\"", val);
 			goto out;
 		}

@@ -180,7 +180,7 @@ nhi_binding_check(const struct nhi_conf *c, const struct nhi_request *r,
 	/* Valid while not_before <= now < not_after, widened by the skew. */
 	if (r->now < b->not_before - skew)
 		return NHI_R_NOT_YET_VALID;
-	if (r->now >= b->not_after + skew)
+	if (r->now - skew >= b->not_after)
 		return NHI_R_EXPIRED;
 	if (!source_matches(&b->source, r->rhost))
 		return NHI_R_WRONG_SOURCE;
@@ -247,10 +247,10 @@ register_usable(const struct nhi_conf *c, const struct nhi_view *v,
 
 	if (v == NULL || !v->have_register)
 		return NHI_R_STALE_REGISTER;
-	if (now + skew < v->meta.issued_at ||
+	if (now < v->meta.issued_at - skew ||
 	    now < v->meta.installed_at - skew)
 		return NHI_R_CLOCK_BEHIND;
-	if (now >= v->meta.expires_at + skew)
+	if (now - skew >= v->meta.expires_at)
 		return NHI_R_STALE_REGISTER;
 	if (c->max_register_age > 0 &&
 	    now - v->meta.issued_at > c->max_register_age)
@@ -381,7 +381,7 @@ nhi_decide(const struct nhi_conf *c, const struct nhi_request *r,
 			d.reason = why;
 		}
 	} else if (v->account != NULL && v->account->recertify_by != 0 &&
-	    r->now >= v->account->recertify_by + c->clock_skew) {
+	    r->now - c->clock_skew >= v->account->recertify_by) {
 		d.reason = NHI_R_RECERTIFY;
 	} else if (r->service == NULL) {
 		d.reason = NHI_R_WRONG_SERVICE;

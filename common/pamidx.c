@@ -420,9 +420,9 @@ binding_decode(const char *rec, size_t len, const char *account,
 	    field_strv(&c, valid_host, &b->hosts) != 0 ||
 	    field_strv(&c, valid_service, &b->services) != 0 ||
 	    field_strv(&c, nhi_valid_cidr, &b->source) != 0 ||
-	    field_int(&c, INT64_MIN, INT64_MAX, &b->not_before) != 0 ||
-	    field_int(&c, INT64_MIN, INT64_MAX, &b->not_after) != 0 ||
-	    field_int(&c, INT64_MIN, INT64_MAX, &b->issued_at) != 0 ||
+	    field_int(&c, 0, NHI_TIME_MAX, &b->not_before) != 0 ||
+	    field_int(&c, 0, NHI_TIME_MAX, &b->not_after) != 0 ||
+	    field_int(&c, 0, NHI_TIME_MAX, &b->issued_at) != 0 ||
 	    field_int(&c, 0, INT64_MAX, &v) != 0 ||
 	    field_str(&c, false, nhi_valid_text, &b->owner) != 0 ||
 	    field_str(&c, false, nhi_valid_text, &b->approver) != 0 ||
@@ -462,8 +462,8 @@ account_decode(const char *rec, size_t len, struct nhi_account **ret)
 	    field_str(&c, true, nhi_valid_path, &a->home) != 0 ||
 	    field_str(&c, true, nhi_valid_path, &a->shell) != 0 ||
 	    field_strv(&c, nhi_valid_name, &a->groups) != 0 ||
-	    field_int(&c, 0, INT64_MAX, &a->recertify_by) != 0 ||
-	    field_int(&c, INT64_MIN, INT64_MAX, &a->issued_at) != 0 ||
+	    field_int(&c, 0, NHI_TIME_MAX, &a->recertify_by) != 0 ||
+	    field_int(&c, 0, NHI_TIME_MAX, &a->issued_at) != 0 ||
 	    field_copy(&c, a->issuer, sizeof(a->issuer)) != 0 ||
 	    !valid_keyid(a->issuer) || c.left != 0)
 		goto fail;
@@ -488,12 +488,12 @@ meta_decode(const char *rec, size_t len, struct nhi_pamidx *x)
 	c.p = rec + NHI_PAMIDX_MAGIC_LEN;
 	c.left = len - NHI_PAMIDX_MAGIC_LEN;
 	if (field_int(&c, 1, INT64_MAX, &x->meta.version) != 0 ||
-	    field_int(&c, 0, INT64_MAX, &x->meta.issued_at) != 0 ||
-	    field_int(&c, 0, INT64_MAX, &x->meta.expires_at) != 0 ||
+	    field_int(&c, 0, NHI_TIME_MAX, &x->meta.issued_at) != 0 ||
+	    field_int(&c, 0, NHI_TIME_MAX, &x->meta.expires_at) != 0 ||
 	    field_copy(&c, x->meta.sha256, sizeof(x->meta.sha256)) != 0 ||
 	    strlen(x->meta.sha256) != 64 ||
 	    strspn(x->meta.sha256, "0123456789abcdef") != 64 ||
-	    field_int(&c, 0, INT64_MAX, &x->meta.installed_at) != 0 ||
+	    field_int(&c, 0, NHI_TIME_MAX, &x->meta.installed_at) != 0 ||
 	    field_int(&c, 0, INT64_MAX, &nb) != 0 ||
 	    field_int(&c, 0, INT64_MAX, &na) != 0 ||
 	    field_int(&c, 0, INT64_MAX, &nd) != 0 || c.left != 0)

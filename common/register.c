@@ -223,7 +223,8 @@ publish_args_check(int64_t version, int64_t issued_at, int64_t expires_at,
 
 	if (version < 1)
 		return nhi_err_set(e, "publish: version must be at least 1");
-	if (issued_at < 0 || expires_at <= issued_at)
+	if (issued_at < 0 || expires_at <= issued_at ||
+	    expires_at > NHI_TIME_MAX)
 		return nhi_err_set(e, "publish: expires_at must be later "
 		    "than issued_at");
 	for (i = 0; i < n_deny; i++) {
@@ -482,7 +483,7 @@ nhi_pubkey_valid_at(const struct nhi_pubkey *k, int64_t now, int64_t skew)
 {
 	if (k->not_before != 0 && now < k->not_before - skew)
 		return false;
-	if (k->not_after != 0 && now >= k->not_after + skew)
+	if (k->not_after != 0 && now - skew >= k->not_after)
 		return false;
 	return true;
 }
@@ -584,9 +585,9 @@ header_parse(const char *json, size_t len, struct nhi_register_header *h,
 		goto out;
 	if (nhi_json_only(o, header_fields, e) != 0 ||
 	    nhi_json_int(o, "version", 1, INT64_MAX, &h->version, e) != 0 ||
-	    nhi_json_int(o, "issued_at", 0, INT64_MAX, &h->issued_at,
+	    nhi_json_int(o, "issued_at", 0, NHI_TIME_MAX, &h->issued_at,
 	    e) != 0 ||
-	    nhi_json_int(o, "expires_at", 0, INT64_MAX, &h->expires_at,
+	    nhi_json_int(o, "expires_at", 0, NHI_TIME_MAX, &h->expires_at,
 	    e) != 0 ||
 	    nhi_json_int(o, "statements", 0, MAX_STATEMENTS, &n, e) != 0 ||
 	    nhi_json_str(o, "statements_sha256", NULL, &hex, e) != 0 ||

@@ -21,6 +21,13 @@
 
 #include <stdio.h>
 
+/*
+ * The latest time anything may carry (the end of year 9999), as statements
+ * do: register times, key windows and index records are bounded by it, so
+ * a time plus or minus the clock skew can never overflow.
+ */
+#define NHI_TIME_MAX INT64_C(253402300799)
+
 enum nhi_deny_kind {
 	NHI_DENY_BINDING = 1,
 	NHI_DENY_OWNER = 2,

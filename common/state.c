@@ -21,7 +21,8 @@
 #define STATE_FORMAT 1
 #define STATE_MAX (64 * 1024)
 
-enum field_type { F_INT, F_SIZE, F_HASH, F_TEXT };
+/* F_TIME: an F_INT no later than NHI_TIME_MAX. */
+enum field_type { F_INT, F_TIME, F_SIZE, F_HASH, F_TEXT };
 
 struct field {
 	const char *key;
@@ -39,17 +40,17 @@ struct field {
 static const struct field fields[] = {
 	FIELD("version", F_INT, version),
 	FIELD("sha256", F_HASH, sha256),
-	FIELD("issued_at", F_INT, issued_at),
-	FIELD("expires_at", F_INT, expires_at),
-	FIELD("last_success", F_INT, last_success),
-	FIELD("last_attempt", F_INT, last_attempt),
+	FIELD("issued_at", F_TIME, issued_at),
+	FIELD("expires_at", F_TIME, expires_at),
+	FIELD("last_success", F_TIME, last_success),
+	FIELD("last_attempt", F_TIME, last_attempt),
 	FIELD("last_error", F_TEXT, last_error),
 	FIELD("source", F_TEXT, source),
 	FIELD("bindings", F_SIZE, n_bindings),
 	FIELD("accounts", F_SIZE, n_accounts),
 	FIELD("deny", F_SIZE, n_deny),
 	FIELD("rejected", F_SIZE, n_rejected),
-	OPTIONAL("last_failure", F_INT, last_failure),
+	OPTIONAL("last_failure", F_TIME, last_failure),
 	OPTIONAL("last_failure_error", F_TEXT, last_failure_error),
 	OPTIONAL("last_reason", F_TEXT, last_reason),
 	OPTIONAL("etag", F_TEXT, etag),
@@ -82,10 +83,13 @@ field_set(const struct field *f, const char *v, struct nhi_state *s,
 
 	switch (f->type) {
 	case F_INT:
+	case F_TIME:
 	case F_SIZE:
-		if (nhi_parse_int(v, 0, INT64_MAX, &n) != 0)
-			return nhi_err_set(e, "not a non-negative integer");
-		if (f->type == F_INT)
+		if (nhi_parse_int(v, 0, f->type == F_TIME ? NHI_TIME_MAX :
+		    INT64_MAX, &n) != 0)
+			return nhi_err_set(e, "not a non-negative integer%s",
+			    f->type == F_TIME ? " up to year 9999" : "");
+		if (f->type != F_SIZE)
 			*(int64_t *)(void *)dst = n;
 		else
 			*(size_t *)(void *)dst = (size_t)n;
@@ -264,12 +268,12 @@ nhi_ratchet_precheck(const struct nhi_state *s,
 {
 	char t1[32], t2[32];
 
-	if (s->version > 0 && now + skew < s->issued_at)
+	if (s->version > 0 && now < s->issued_at - skew)
 		return nhi_err_set(e, "clock behind: now (%s) is earlier than "
 		    "the last accepted issue time (%s)",
 		    nhi_format_time(now, t1, sizeof(t1)),
 		    nhi_format_time(s->issued_at, t2, sizeof(t2)));
-	if (now + skew < h->issued_at)
+	if (now < h->issued_at - skew)
 		return nhi_err_set(e, "clock behind: now (%s) is earlier than "
 		    "the register's issue time (%s)",
 		    nhi_format_time(now, t1, sizeof(t1)),

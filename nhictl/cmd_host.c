@@ -183,7 +183,7 @@ cmd_status(int argc, char **argv)
 		printf("last error:  %s\n", st.last_error);
 		r = 1;
 	}
-	if (now >= nhi_pamidx_meta(x)->expires_at + c->clock_skew) {
+	if (now - c->clock_skew >= nhi_pamidx_meta(x)->expires_at) {
 		printf("state:       STALE: the register has expired; governed "
 		    "logins are refused\n");
 		r = 1;

@@ -760,6 +760,35 @@ START_TEST(test_clock)
 }
 END_TEST
 
+/*
+ * Times at the end of int64_t (what the index reader now refuses, here
+ * handed to the decision directly): adding the skew must not wrap a
+ * window's end into the past.
+ */
+START_TEST(test_times_at_the_limit_do_not_overflow)
+{
+	const struct dcase *c = case_named("bound key allowed");
+	struct nhi_decision d;
+	struct nhi_request r;
+	struct nhi_view v;
+	struct nhi_pamidx *x;
+
+	memset(&v, 0, sizeof(v));
+	x = compile(c, &v);
+	ck_assert_uint_eq(v.n_bindings, 1);
+	v.meta.expires_at = INT64_MAX;
+	v.bindings[0]->not_before = INT64_MAX - H;
+	v.bindings[0]->not_after = INT64_MAX;
+	request_fill(c, x, NULL, &r);
+	r.now = INT64_MAX - H / 2;
+	nhi_decide(conf, &r, &v, false, &d);
+	ck_assert_msg(d.result == NHI_ALLOW, "got %s/%s",
+	    nhi_result_name(d.result), nhi_reason_name(d.reason));
+	nhi_view_clear(&v);
+	nhi_pamidx_close(x);
+}
+END_TEST
+
 /* The matched binding is the one the key names, with its owner. */
 START_TEST(test_match_names_owner)
 {
@@ -856,6 +885,7 @@ main(void)
 	tcase_add_loop_test(tc, test_clock, 0,
 	    (int)(sizeof(clock_cases) / sizeof(clock_cases[0])));
 	tcase_add_test(tc, test_match_names_owner);
+	tcase_add_test(tc, test_times_at_the_limit_do_not_overflow);
 	tcase_add_test(tc, test_no_config);
 	tcase_add_test(tc, test_reason_names);
 	suite_add_tcase(s, tc);

@@ -539,6 +539,9 @@ craft(const char *path, const char *magic, const char *key, size_t klen,
 
 #define BREC(id, extra) id "\0deploy\0" "3\0\0\0\0" "1\0*\0" "1\0sshd\0" \
 	"0\0" "10\0" "20\0" "5\0" "0\0" "alice\0bob\0T-1\0" ISSUER extra
+/* A checkout binding valid from nb to na. */
+#define BREC_T(nb, na) "b-1\0deploy\0" "3\0\0\0\0" "1\0*\0" "1\0sshd\0" \
+	"0\0" nb "\0" na "\0" "5\0" "0\0" "alice\0bob\0T-1\0" ISSUER
 
 START_TEST(records_of_the_wrong_shape_are_rejected)
 {
@@ -558,6 +561,18 @@ START_TEST(records_of_the_wrong_shape_are_rejected)
 		{ "b-1\0deploy\0" "3\0\0\0\0" "60\0*\0", 20, false },
 		/* A number that is not one. */
 		{ "b-1\0deploy\0" "x\0", 13, false },
+		/*
+		 * Times beyond what statements carry (the end of year 9999):
+		 * adding the clock skew to them would overflow.
+		 */
+		{ BREC_T("10", "253402300799"),
+		    sizeof(BREC_T("10", "253402300799")), true },
+		{ BREC_T("10", "253402300800"),
+		    sizeof(BREC_T("10", "253402300800")), false },
+		{ BREC_T("10", "9223372036854775807"),
+		    sizeof(BREC_T("10", "9223372036854775807")), false },
+		{ BREC_T("-9223372036854775807", "20"),
+		    sizeof(BREC_T("-9223372036854775807", "20")), false },
 		{ "", 0, false },
 	};
 	struct fixture fx;
@@ -593,6 +608,41 @@ START_TEST(records_of_the_wrong_shape_are_rejected)
 	ck_assert_int_eq(nhi_pamidx_view(x, "other", &v, &e), -1);
 	nhi_pamidx_close(x);
 	fixture_clear(&fx);
+}
+END_TEST
+
+/* Register times past the year 9999 are refused, not added to. */
+START_TEST(meta_times_beyond_the_last_year_are_rejected)
+{
+	struct nhi_pamidx_writer *w;
+	struct nhi_regmeta meta;
+	struct nhi_pamidx *x;
+	struct nhi_err e;
+	char *dir = tu_tmpdir(), *path;
+	int i;
+
+	ck_assert_int_gt(asprintf(&path, "%s/pam.cdb", dir), 0);
+	for (i = 0; i < 4; i++) {
+		memset(&meta, 0, sizeof(meta));
+		meta.version = 1;
+		meta.issued_at = 10;
+		meta.expires_at = i == 0 ? NHI_TIME_MAX : i == 1 ?
+		    NHI_TIME_MAX + 1 : INT64_MAX;
+		meta.installed_at = i == 3 ? INT64_MAX : 20;
+		memset(meta.sha256, 'c', 64);
+		ck_assert_int_eq(nhi_pamidx_create(path, &w, &e), 0);
+		ck_assert_int_eq(nhi_pamidx_commit(w, &meta, &e), 0);
+		if (i == 0) {
+			ck_assert_msg(nhi_pamidx_open(path, &x, &e) == 0,
+			    "%s", e.msg);
+			nhi_pamidx_close(x);
+		} else {
+			ck_assert_msg(nhi_pamidx_open(path, &x, &e) == -1,
+			    "case %d accepted", i);
+		}
+	}
+	free(path);
+	tu_rmtree(dir);
 }
 END_TEST
 
@@ -686,6 +736,7 @@ index_suite(void)
 	tcase_add_test(t, flipped_bytes_never_crash_the_reader);
 	tcase_add_test(t, records_of_the_wrong_shape_are_rejected);
 	tcase_add_test(t, other_format_versions_are_rejected);
+	tcase_add_test(t, meta_times_beyond_the_last_year_are_rejected);
 	tcase_add_test(t, index_writable_by_others_is_refused);
 	suite_add_tcase(s, t);
 	return s;

@@ -611,6 +611,17 @@ START_TEST(malformed_header_payloads_are_rejected)
 		  "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b"
 		  "7852b855\"}",
 		  "version" },
+		/* Times past the year 9999: the skew added would overflow. */
+		{ "{\"version\":1,\"issued_at\":1,\"expires_at\":"
+		  "9223372036854775807,\"deny\":[],\"statements\":0,"
+		  "\"statements_sha256\":\"e3b0c44298fc1c149afbf4c8996fb92427a"
+		  "e41e4649b934ca495991b7852b855\"}",
+		  "expires_at" },
+		{ "{\"version\":1,\"issued_at\":253402300800,\"expires_at\":"
+		  "253402300801,\"deny\":[],\"statements\":0,"
+		  "\"statements_sha256\":\"e3b0c44298fc1c149afbf4c8996fb92427a"
+		  "e41e4649b934ca495991b7852b855\"}",
+		  "issued_at" },
 	};
 	struct fixture fx;
 	struct nhi_register_header h;
@@ -759,6 +770,16 @@ START_TEST(register_key_outside_its_window_is_rejected)
 	ck_assert_int_eq(read_doc(fx.d.buf, fx.d.len, fx.c, NOW, &s, &h, sha,
 	    &e), -1);
 	ck_assert_ptr_nonnull(strstr(e.msg, "not valid at"));
+	/*
+	 * A window that ends at the last representable time (the config
+	 * refuses it; the comparison must not overflow all the same).
+	 */
+	fx.c->register_keys[0].not_before = 0;
+	fx.c->register_keys[0].not_after = INT64_MAX;
+	ck_assert_int_eq(read_doc(fx.d.buf, fx.d.len, fx.c, NOW, &s, &h, sha,
+	    &e), 0);
+	nhi_register_header_clear(&h);
+	seen_clear(&s);
 	/* Inside the window, and within the skew of its start. */
 	fx.c->register_keys[0].not_before = NOW + SKEW - 1;
 	fx.c->register_keys[0].not_after = NOW + 3600;
@@ -930,6 +951,10 @@ START_TEST(malformed_state_files_are_rejected)
 		{ "format=1\nversion=0\nsha256=\n" GOOD_TAIL "junk",
 		  "newline" },
 		{ "format=1\nversion=0\nsha256\n" GOOD_TAIL, "key=value" },
+		{ "format=1\nversion=0\nsha256=\nissued_at=253402300800\n"
+		  "expires_at=2\nlast_success=0\nlast_attempt=0\n"
+		  "last_error=\nsource=\nbindings=0\naccounts=0\ndeny=0\n"
+		  "rejected=0\n", "issued_at" },
 		{ "", "empty" },
 	};
 	char *dir = tu_tmpdir();
