@@ -273,7 +273,7 @@ pkg_inner() {
 	    sh -c 'getent passwd nhi-7f3a2c | grep -q "^nhi-7f3a2c:x:70001:70001:.*alice"'
 	check "the distribution's /etc/pam.d/sshd includes the common stacks" \
 	    grep -q '^@include common-account' /etc/pam.d/sshd
-	PORT=2251
+	PORT=$(free_port)
 	write_sshd_config $PORT
 	check "sshd starts with the installed stack" start_sshd
 
