@@ -203,34 +203,56 @@ in_default_range(uint32_t uid)
 	return uid >= NHI_DEFAULT_ACCOUNT_LO && uid <= NHI_DEFAULT_ACCOUNT_HI;
 }
 
+/* The local rules: by name, uid range, pseudonymous range or group. */
+static bool
+rules_match(const struct nhi_governance *g, const struct nhi_request *r)
+{
+	const char *const *grp;
+
+	if (r->account == NULL)
+		return false;
+	if (nhi_strv_match(&g->users, r->account))
+		return true;
+	if (r->account_known &&
+	    (nhi_range_has(g->uids, g->n_uids, r->account_uid) ||
+		nhi_range_has(&g->account_uids, 1, r->account_uid)))
+		return true;
+	for (grp = r->account_groups; grp != NULL && *grp != NULL; grp++)
+		if (nhi_strv_has(&g->groups, *grp))
+			return true;
+	return false;
+}
+
 bool
 nhi_governed(const struct nhi_conf *c, const struct nhi_request *r,
     const struct nhi_view *v)
 {
-	const char *const *g;
+	struct nhi_governance rules;
 
 	if (v != NULL && v->account != NULL)
 		return true;
 	if (c == NULL) {
-		/* Fail closed for what we can still tell is governed: what
-		 * the installed register names, and the default range. */
+		/*
+		 * Fail closed for what we can still tell is governed: what
+		 * the installed register names, the rules of the config
+		 * the last sync ran with, and the default range.
+		 */
 		if (v != NULL && v->n_bindings > 0)
+			return true;
+		if (v != NULL && v->governance.present &&
+		    rules_match(&v->governance, r))
 			return true;
 		return r->account_known && in_default_range(r->account_uid);
 	}
-	if (r->account == NULL)
-		return false;
-	if (nhi_strv_match(&c->govern_users, r->account))
-		return true;
-	if (r->account_known &&
-	    (nhi_range_has(c->govern_uids, c->n_govern_uids,
-		 r->account_uid) ||
-		nhi_range_has(&c->account_uids, 1, r->account_uid)))
-		return true;
-	for (g = r->account_groups; g != NULL && *g != NULL; g++)
-		if (nhi_strv_has(&c->govern_groups, *g))
-			return true;
-	return false;
+	/* A view of the config's own lists: nothing is copied. */
+	memset(&rules, 0, sizeof(rules));
+	rules.present = true;
+	rules.users = c->govern_users;
+	rules.groups = c->govern_groups;
+	rules.uids = c->govern_uids;
+	rules.n_uids = c->n_govern_uids;
+	rules.account_uids = c->account_uids;
+	return rules_match(&rules, r);
 }
 
 /*

@@ -85,9 +85,10 @@ bool nhi_governed(const struct nhi_conf *c, const struct nhi_request *r,
     const struct nhi_view *v);
 
 /*
- * Decides. c may be NULL (config missing or broken): then only accounts in
- * the pseudonymous range or the register are known to be governed, and
- * they are denied with NHI_R_NO_CONFIG; everyone else is ignored.
+ * Decides. c may be NULL (config missing or broken): then the accounts the
+ * register names, those the governance rules of the last sync (in v)
+ * govern, and those in the default pseudonymous range are denied with
+ * NHI_R_NO_CONFIG; everyone else is ignored.
  * audit is the effective mode (module argument over config); it turns a
  * deny into an allow marked would_deny, except a deny for a missing or
  * broken config, which stays a deny.

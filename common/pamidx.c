@@ -10,6 +10,10 @@
  *   'u' UID             account record (UID in decimal)
  *   'd' KIND VALUE      deny entry (KIND '1' binding, '2' owner, '3' key);
  *                       the value is empty
+ *   "\0govern"          governance rules of the config the sync ran with:
+ *                       users, groups, uid range count, then each range's
+ *                       lo and hi, then account_uids lo and hi (optional:
+ *                       an index written before it existed has none)
  * Records are fields, each terminated by NUL; integers are decimal; a
  * list is its item count followed by the items; an absent optional string
  * is an empty field.
@@ -39,12 +43,15 @@
 
 #define META_KEY "\0meta"
 #define META_KEYLEN 5
+#define GOVERN_KEY "\0govern"
+#define GOVERN_KEYLEN 7
 #define KEY_MAX (2 + NHI_MAX_FIELD + 1)
 
 struct nhi_pamidx_writer {
 	struct nhi_atomic a;
 	struct cdb_make cm;
 	bool finished;
+	bool governance;
 	size_t n_bindings, n_accounts, n_deny;
 	struct nhi_buf rec;
 };
@@ -54,7 +61,87 @@ struct nhi_pamidx {
 	struct cdb cdb;
 	struct nhi_regmeta meta;
 	size_t n_bindings, n_accounts, n_deny;
+	struct nhi_governance governance;
 };
+
+/* Governance rules. */
+
+static int
+strv_copy(const struct nhi_strv *from, struct nhi_strv *to)
+{
+	size_t i;
+
+	for (i = 0; i < from->n; i++)
+		if (nhi_strv_add(to, from->v[i]) != 0)
+			return -1;
+	return 0;
+}
+
+static bool
+strv_same(const struct nhi_strv *a, const struct nhi_strv *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return false;
+	return true;
+}
+
+bool
+nhi_governance_same(const struct nhi_governance *g, const struct nhi_conf *c)
+{
+	size_t i;
+
+	if (!g->present || !strv_same(&g->users, &c->govern_users) ||
+	    !strv_same(&g->groups, &c->govern_groups) ||
+	    g->n_uids != c->n_govern_uids ||
+	    g->account_uids.lo != c->account_uids.lo ||
+	    g->account_uids.hi != c->account_uids.hi)
+		return false;
+	for (i = 0; i < g->n_uids; i++)
+		if (g->uids[i].lo != c->govern_uids[i].lo ||
+		    g->uids[i].hi != c->govern_uids[i].hi)
+			return false;
+	return true;
+}
+
+void
+nhi_governance_clear(struct nhi_governance *g)
+{
+	if (g == NULL)
+		return;
+	nhi_strv_free(&g->users);
+	nhi_strv_free(&g->groups);
+	free(g->uids);
+	memset(g, 0, sizeof(*g));
+}
+
+static int
+governance_copy(const struct nhi_governance *from, struct nhi_governance *to)
+{
+	memset(to, 0, sizeof(*to));
+	if (!from->present)
+		return 0;
+	to->present = true;
+	to->account_uids = from->account_uids;
+	if (strv_copy(&from->users, &to->users) != 0 ||
+	    strv_copy(&from->groups, &to->groups) != 0)
+		goto fail;
+	if (from->n_uids > 0) {
+		if ((to->uids = calloc(from->n_uids, sizeof(*to->uids))) ==
+		    NULL)
+			goto fail;
+		memcpy(to->uids, from->uids, from->n_uids * sizeof(*to->uids));
+		to->n_uids = from->n_uids;
+	}
+	return 0;
+fail:
+	nhi_governance_clear(to);
+	return -1;
+}
 
 /* Keys. */
 
@@ -223,6 +310,32 @@ nhi_pamidx_add_deny(struct nhi_pamidx_writer *w, const struct nhi_deny *d,
 	if (writer_put(w, key, klen, e) != 0)
 		return -1;
 	w->n_deny++;
+	return 0;
+}
+
+int
+nhi_pamidx_add_governance(struct nhi_pamidx_writer *w,
+    const struct nhi_conf *c, struct nhi_err *e)
+{
+	size_t i;
+
+	if (w->governance)
+		return nhi_err_set(e, "PAM index: governance rules twice");
+	w->rec.len = 0;
+	if (rec_strv(&w->rec, &c->govern_users) != 0 ||
+	    rec_strv(&w->rec, &c->govern_groups) != 0 ||
+	    rec_int(&w->rec, (int64_t)c->n_govern_uids) != 0)
+		return nhi_err_set(e, "PAM index: out of memory");
+	for (i = 0; i < c->n_govern_uids; i++)
+		if (rec_int(&w->rec, c->govern_uids[i].lo) != 0 ||
+		    rec_int(&w->rec, c->govern_uids[i].hi) != 0)
+			return nhi_err_set(e, "PAM index: out of memory");
+	if (rec_int(&w->rec, c->account_uids.lo) != 0 ||
+	    rec_int(&w->rec, c->account_uids.hi) != 0)
+		return nhi_err_set(e, "PAM index: out of memory");
+	if (writer_put(w, GOVERN_KEY, GOVERN_KEYLEN, e) != 0)
+		return -1;
+	w->governance = true;
 	return 0;
 }
 
@@ -504,6 +617,47 @@ meta_decode(const char *rec, size_t len, struct nhi_pamidx *x)
 	return 0;
 }
 
+static int
+field_range(struct cursor *c, struct nhi_range *ret)
+{
+	int64_t lo, hi;
+
+	if (field_int(c, 0, UINT32_MAX - 1, &lo) != 0 ||
+	    field_int(c, lo, UINT32_MAX - 1, &hi) != 0)
+		return -1;
+	ret->lo = (uint32_t)lo;
+	ret->hi = (uint32_t)hi;
+	return 0;
+}
+
+/* The governance record, checked as nhi_conf_parse checks the keys. */
+static int
+governance_decode(const char *rec, size_t len, struct nhi_governance *g)
+{
+	struct cursor c = { rec, len };
+	int64_t n, i;
+
+	memset(g, 0, sizeof(*g));
+	if (field_strv(&c, nhi_valid_glob, &g->users) != 0 ||
+	    field_strv(&c, nhi_valid_name, &g->groups) != 0 ||
+	    field_int(&c, 0, NHI_MAX_LIST, &n) != 0)
+		goto fail;
+	if (n > 0 && (g->uids = calloc((size_t)n, sizeof(*g->uids))) == NULL)
+		goto fail;
+	for (i = 0; i < n; i++)
+		if (field_range(&c, &g->uids[i]) != 0)
+			goto fail;
+	g->n_uids = (size_t)n;
+	if (field_range(&c, &g->account_uids) != 0 ||
+	    g->account_uids.lo == 0 || c.left != 0)
+		goto fail;
+	g->present = true;
+	return 0;
+fail:
+	nhi_governance_clear(g);
+	return -1;
+}
+
 /*
  * Looks key up. Returns 1 with the value, 0 when absent, -1 when the file
  * is corrupt (tinycdb checks every offset against the file size).
@@ -576,6 +730,12 @@ nhi_pamidx_open(const char *path, struct nhi_pamidx **ret,
 		nhi_err_set(e, "%s: not a PAM index of this version", path);
 		goto fail;
 	}
+	r = lookup(x, GOVERN_KEY, GOVERN_KEYLEN, &rec, &len);
+	if (r < 0 || (r > 0 && governance_decode(rec, len,
+	    &x->governance) != 0)) {
+		nhi_err_set(e, "%s: corrupt governance record", path);
+		goto fail;
+	}
 	*ret = x;
 	return 0;
 fail:
@@ -588,6 +748,7 @@ nhi_pamidx_close(struct nhi_pamidx *x)
 {
 	if (x == NULL)
 		return;
+	nhi_governance_clear(&x->governance);
 	if (x->cdb.cdb_mem != NULL)
 		cdb_free(&x->cdb);
 	if (x->fd >= 0)
@@ -599,6 +760,12 @@ const struct nhi_regmeta *
 nhi_pamidx_meta(const struct nhi_pamidx *x)
 {
 	return &x->meta;
+}
+
+const struct nhi_governance *
+nhi_pamidx_governance(const struct nhi_pamidx *x)
+{
+	return &x->governance;
 }
 
 void
@@ -722,6 +889,10 @@ nhi_pamidx_view(struct nhi_pamidx *x, const char *account,
 	if (account == NULL || key_make('b', '\0', account, key, &klen) != 0)
 		return nhi_err_set(e, "PAM index: bad account name");
 	v->meta = x->meta;
+	if (governance_copy(&x->governance, &v->governance) != 0) {
+		nhi_err_set(e, "PAM index: out of memory");
+		goto fail;
+	}
 	if (account_get(x, 'a', account, &v->account, e) != 0)
 		goto fail;
 
@@ -762,5 +933,6 @@ nhi_view_clear(struct nhi_view *v)
 	for (i = 0; i < v->n_bindings; i++)
 		nhi_binding_free(v->bindings[i]);
 	free(v->bindings);
+	nhi_governance_clear(&v->governance);
 	memset(v, 0, sizeof(*v));
 }

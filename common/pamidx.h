@@ -20,6 +20,25 @@ struct nhi_regmeta {
 	int64_t installed_at;
 };
 
+/*
+ * The governance rules of the config a sync ran with (govern_users,
+ * govern_groups, govern_uids, account_uids), compiled into the index so
+ * that pam_nhi, when the config cannot be used, still knows which
+ * accounts are governed and fails closed for them (DESIGN.md §7).
+ */
+struct nhi_governance {
+	bool present;		/* false: the index holds no rules */
+	struct nhi_strv users, groups;
+	struct nhi_range *uids;
+	size_t n_uids;
+	struct nhi_range account_uids;
+};
+
+/* True when g holds exactly the rules of c. */
+bool nhi_governance_same(const struct nhi_governance *g,
+    const struct nhi_conf *c);
+void nhi_governance_clear(struct nhi_governance *g);
+
 struct nhi_pamidx_writer;
 int nhi_pamidx_create(const char *path, struct nhi_pamidx_writer **ret,
     struct nhi_err *e);
@@ -29,6 +48,9 @@ int nhi_pamidx_add_account(struct nhi_pamidx_writer *w,
     const struct nhi_account *a, struct nhi_err *e);
 int nhi_pamidx_add_deny(struct nhi_pamidx_writer *w,
     const struct nhi_deny *d, struct nhi_err *e);
+/* Records the governance rules of c (at most once per index). */
+int nhi_pamidx_add_governance(struct nhi_pamidx_writer *w,
+    const struct nhi_conf *c, struct nhi_err *e);
 /*
  * Writes the meta record and completes the temporary file without
  * installing it, so that a caller installing several files can do every
@@ -52,18 +74,29 @@ struct nhi_view {
 	struct nhi_account *account;	/* pseudonymous record, or NULL */
 	struct nhi_binding **bindings;	/* revoked flags already set */
 	size_t n_bindings;
+	/* The rules of the last sync, for a caller without a config. */
+	struct nhi_governance governance;
 };
 
 struct nhi_pamidx;
-/* Opens and validates the index (format version, meta record). */
+/*
+ * Opens and validates the index (format version, meta record, governance
+ * record when there is one).
+ */
 int nhi_pamidx_open(const char *path, struct nhi_pamidx **ret,
     struct nhi_err *e);
 void nhi_pamidx_close(struct nhi_pamidx *x);
 const struct nhi_regmeta *nhi_pamidx_meta(const struct nhi_pamidx *x);
+/* The governance rules the index holds (present false when none). */
+const struct nhi_governance *nhi_pamidx_governance(
+    const struct nhi_pamidx *x);
 /* The record counts the writer stored in the meta record. */
 void nhi_pamidx_counts(const struct nhi_pamidx *x, size_t *ret_bindings,
     size_t *ret_accounts, size_t *ret_deny);
-/* Fills v for account; v->have_register is set true. */
+/*
+ * Fills v for account, the governance rules included; v->have_register
+ * is set true.
+ */
 int nhi_pamidx_view(struct nhi_pamidx *x, const char *account,
     struct nhi_view *v, struct nhi_err *e);
 /* The pseudonymous account with this uid, or ret NULL when none. */

@@ -857,8 +857,13 @@ index_matches_state(const struct nhi_conf *c, const struct nhi_state *s)
 		return false;
 	if (nhi_pamidx_open(c->pam_index, &x, NULL) != 0)
 		return false;
+	/*
+	 * The index also carries the config's governance rules: a config
+	 * changed since the last install needs the index rebuilt.
+	 */
 	ok = nhi_pamidx_meta(x)->version == s->version &&
-	    strcmp(nhi_pamidx_meta(x)->sha256, s->sha256) == 0;
+	    strcmp(nhi_pamidx_meta(x)->sha256, s->sha256) == 0 &&
+	    nhi_governance_same(nhi_pamidx_governance(x), c);
 	nhi_pamidx_close(x);
 	return ok;
 }
@@ -883,6 +888,7 @@ on_header(void *ctx, const struct nhi_register_header *h, struct nhi_err *e)
 		return 0;
 	}
 	if (nhi_pamidx_create(cc->c->pam_index, &cc->pam, e) != 0 ||
+	    nhi_pamidx_add_governance(cc->pam, cc->c, e) != 0 ||
 	    cache_begin(cc, e) != 0 || pool_new(cc, &cc->pool, e) != 0)
 		return -1;
 	for (i = 0; i < h->n_deny; i++) {

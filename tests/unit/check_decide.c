@@ -633,6 +633,9 @@ compile_at(const struct dcase *c, int64_t issued, int64_t installed,
 		return NULL;
 	if (nhi_pamidx_create(path, &w, &e) != 0)
 		ck_abort_msg("create: %s", e.msg);
+	/* As a sync does: the config's governance rules go along. */
+	if (nhi_pamidx_add_governance(w, conf, &e) != 0)
+		ck_abort_msg("governance: %s", e.msg);
 	for (i = 0; i < 3 && c->b[i].used; i++) {
 		struct nhi_statement st;
 		char *env = build(&c->b[i], i);
@@ -859,6 +862,59 @@ START_TEST(test_no_config)
 }
 END_TEST
 
+/*
+ * With no config, the governance rules of the last sync, kept in the
+ * index, still say who is governed: root (govern_users) with no binding
+ * is refused, not ignored.
+ */
+static const struct {
+	const char *account;
+	uint32_t uid;
+	const char *group;
+	enum nhi_result want;
+} no_config_rules[] = {
+	{ "root", 0, NULL, NHI_DENY },		/* govern_users */
+	{ "svc-backup", 1010, NULL, NHI_DENY },	/* govern_users glob */
+	{ "batch", 60500, NULL, NHI_DENY },	/* govern_uids */
+	{ "ops1", 1003, "shared", NHI_DENY },	/* govern_groups */
+	{ "bot", 70005, NULL, NHI_DENY },	/* account_uids */
+	{ "carol", 1002, "users", NHI_IGNORE },
+};
+
+START_TEST(test_no_config_uses_the_rules_of_the_last_sync)
+{
+	const struct dcase *c = case_named("bound key allowed");
+	const char *groups[2] = { no_config_rules[_i].group, NULL };
+	struct nhi_decision d;
+	struct nhi_request r;
+	struct nhi_view v;
+	struct nhi_pamidx *x;
+	struct nhi_err e;
+
+	memset(&v, 0, sizeof(v));
+	x = compile(c, &v);
+	nhi_view_clear(&v);
+	ck_assert_msg(nhi_pamidx_view(x, no_config_rules[_i].account, &v,
+	    &e) == 0, "%s", e.msg);
+	ck_assert(v.governance.present);
+	memset(&r, 0, sizeof(r));
+	r.service = "su";
+	r.account = no_config_rules[_i].account;
+	r.account_known = true;
+	r.account_uid = no_config_rules[_i].uid;
+	r.account_groups = groups;
+	r.invoker = "alice";
+	r.now = T0 + 60;
+	nhi_decide(NULL, &r, &v, false, &d);
+	ck_assert_msg(d.result == no_config_rules[_i].want, "%s: got %s/%s",
+	    r.account, nhi_result_name(d.result), nhi_reason_name(d.reason));
+	if (d.result == NHI_DENY)
+		ck_assert_int_eq(d.reason, NHI_R_NO_CONFIG);
+	nhi_view_clear(&v);
+	nhi_pamidx_close(x);
+}
+END_TEST
+
 START_TEST(test_reason_names)
 {
 	int i;
@@ -887,6 +943,8 @@ main(void)
 	tcase_add_test(tc, test_match_names_owner);
 	tcase_add_test(tc, test_times_at_the_limit_do_not_overflow);
 	tcase_add_test(tc, test_no_config);
+	tcase_add_loop_test(tc, test_no_config_uses_the_rules_of_the_last_sync,
+	    0, (int)(sizeof(no_config_rules) / sizeof(no_config_rules[0])));
 	tcase_add_test(tc, test_reason_names);
 	suite_add_tcase(s, tc);
 	return tu_run(s);

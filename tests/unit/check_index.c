@@ -646,6 +646,112 @@ START_TEST(meta_times_beyond_the_last_year_are_rejected)
 }
 END_TEST
 
+/* The governance rules of the sync's config come back as written. */
+START_TEST(governance_rules_round_trip)
+{
+	struct nhi_pamidx_writer *w;
+	struct nhi_regmeta meta;
+	struct nhi_pamidx *x;
+	struct nhi_conf *c;
+	struct nhi_view v;
+	struct nhi_err e;
+	char *dir = tu_tmpdir(), *path;
+	const struct nhi_governance *g;
+
+	ck_assert_int_gt(asprintf(&path, "%s/pam.cdb", dir), 0);
+	ck_assert_msg(nhi_conf_parse("t.conf", "govern_users = root, svc-*\n"
+	    "govern_groups = wheel\ngovern_uids = 1000-1999, 60000-60999\n"
+	    "account_uids = 80000-80999\naccount_gids = 80000-80999\n",
+	    &c, &e) == 0, "%s", e.msg);
+	memset(&meta, 0, sizeof(meta));
+	meta.version = 1;
+	meta.issued_at = 10;
+	meta.expires_at = 20;
+	memset(meta.sha256, 'c', 64);
+	ck_assert_int_eq(nhi_pamidx_create(path, &w, &e), 0);
+	ck_assert_int_eq(nhi_pamidx_add_governance(w, c, &e), 0);
+	ck_assert_int_eq(nhi_pamidx_add_governance(w, c, &e), -1);
+	ck_assert_int_eq(nhi_pamidx_commit(w, &meta, &e), 0);
+	ck_assert_msg(nhi_pamidx_open(path, &x, &e) == 0, "%s", e.msg);
+	g = nhi_pamidx_governance(x);
+	ck_assert(g->present);
+	ck_assert(nhi_governance_same(g, c));
+	ck_assert_uint_eq(g->users.n, 2);
+	ck_assert_str_eq(g->users.v[1], "svc-*");
+	ck_assert_str_eq(g->groups.v[0], "wheel");
+	ck_assert_uint_eq(g->n_uids, 2);
+	ck_assert_uint_eq(g->uids[1].lo, 60000);
+	ck_assert_uint_eq(g->account_uids.hi, 80999);
+	/* Each view carries its own copy. */
+	ck_assert_int_eq(nhi_pamidx_view(x, "root", &v, &e), 0);
+	ck_assert(v.governance.present);
+	ck_assert(nhi_governance_same(&v.governance, c));
+	nhi_view_clear(&v);
+	ck_assert(!v.governance.present);
+	nhi_pamidx_close(x);
+	/* Another config's rules are not the same. */
+	nhi_conf_free(c);
+	ck_assert_int_eq(nhi_conf_parse("t.conf", "govern_users = root\n", &c,
+	    &e), 0);
+	ck_assert_int_eq(nhi_pamidx_open(path, &x, &e), 0);
+	ck_assert(!nhi_governance_same(nhi_pamidx_governance(x), c));
+	nhi_pamidx_close(x);
+	nhi_conf_free(c);
+	free(path);
+	tu_rmtree(dir);
+}
+END_TEST
+
+/* An index without the record (an older sync) has no rules; a bad one
+ * makes the index corrupt. */
+START_TEST(governance_record_absent_or_corrupt)
+{
+#define REC(s) { s, sizeof(s) - 1 }
+	static const struct {
+		const char *rec;
+		size_t len;
+	} bad[] = {
+		REC(""),
+		/* Cut after the users. */
+		REC("1\0root\0"),
+		/* A uid range with lo above hi. */
+		REC("1\0root\0" "0\0" "1\0" "5\0" "4\0" "70000\0" "79999\0"),
+		/* A user that is no glob. */
+		REC("1\0ro ot\0" "0\0" "0\0" "70000\0" "79999\0"),
+		/* account_uids starting at 0. */
+		REC("1\0root\0" "0\0" "0\0" "0\0" "79999\0"),
+		/* A field too many. */
+		REC("1\0root\0" "0\0" "0\0" "70000\0" "79999\0" "x\0"),
+	};
+#undef REC
+	static const char good[] = "1\0root\0" "0\0" "1\0" "5\0" "9\0"
+	    "70000\0" "79999\0";
+	struct fixture fx;
+	struct nhi_pamidx *x;
+	struct nhi_err e;
+	size_t i;
+
+	fixture_init(&fx, false);
+	ck_assert_int_eq(nhi_pamidx_open(fx.path, &x, &e), 0);
+	ck_assert(!nhi_pamidx_governance(x)->present);
+	nhi_pamidx_close(x);
+	craft(fx.path, NHI_PAMIDX_MAGIC, "\0govern", 7, good,
+	    sizeof(good) - 1);
+	ck_assert_msg(nhi_pamidx_open(fx.path, &x, &e) == 0, "%s", e.msg);
+	ck_assert(nhi_pamidx_governance(x)->present);
+	ck_assert_uint_eq(nhi_pamidx_governance(x)->uids[0].hi, 9);
+	nhi_pamidx_close(x);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		craft(fx.path, NHI_PAMIDX_MAGIC, "\0govern", 7, bad[i].rec,
+		    bad[i].len);
+		ck_assert_msg(nhi_pamidx_open(fx.path, &x, &e) == -1,
+		    "case %zu accepted", i);
+		ck_assert_ptr_nonnull(strstr(e.msg, "governance"));
+	}
+	fixture_clear(&fx);
+}
+END_TEST
+
 START_TEST(other_format_versions_are_rejected)
 {
 	struct fixture fx;
@@ -726,6 +832,7 @@ index_suite(void)
 	tcase_add_test(t, index_is_installed_0600_and_leaves_no_temporary_file);
 	tcase_add_test(t, aborted_writer_leaves_the_installed_index_alone);
 	tcase_add_test(t, index_descriptor_is_close_on_exec);
+	tcase_add_test(t, governance_rules_round_trip);
 	suite_add_tcase(s, t);
 
 	t = tcase_create("damage");
@@ -737,6 +844,7 @@ index_suite(void)
 	tcase_add_test(t, records_of_the_wrong_shape_are_rejected);
 	tcase_add_test(t, other_format_versions_are_rejected);
 	tcase_add_test(t, meta_times_beyond_the_last_year_are_rejected);
+	tcase_add_test(t, governance_record_absent_or_corrupt);
 	tcase_add_test(t, index_writable_by_others_is_refused);
 	suite_add_tcase(s, t);
 	return s;

@@ -468,6 +468,48 @@ START_TEST(same_register_again_is_unchanged_and_not_reinstalled)
 }
 END_TEST
 
+/*
+ * The config's governance rules go into the PAM index, for pam_nhi to
+ * use when the config is broken; a config whose rules changed has the
+ * index rebuilt under the same register.
+ */
+START_TEST(governance_rules_go_into_the_index_and_follow_the_config)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_pamidx *x;
+	struct nhi_err e;
+
+	fixture_init(&fx);
+	conf_load(&fx, "govern_users = root, svc-*\ngovern_groups = shared\n"
+	    "govern_uids = 60000-60999\n");
+	add_standard(&fx);
+	publish(&fx, 1, NOW + 3600);
+	ck_assert_msg(sync_at(&fx, NOW, &r, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(nhi_pamidx_open(fx.c->pam_index, &x, &e), 0);
+	ck_assert(nhi_pamidx_governance(x)->present);
+	ck_assert(nhi_governance_same(nhi_pamidx_governance(x), fx.c));
+	ck_assert_str_eq(nhi_pamidx_governance(x)->users.v[0], "root");
+	nhi_pamidx_close(x);
+
+	/* Same register, the same rules: nothing to rebuild. */
+	ck_assert_msg(sync_at(&fx, NOW + 10, &r, &e) == 0, "%s", e.msg);
+	ck_assert(!r.installed);
+	ck_assert_str_eq(r.reason, "unchanged");
+
+	/* Same register, new rules: rebuilt with them. */
+	conf_load(&fx, "govern_users = root, deploy\n");
+	ck_assert_msg(sync_at(&fx, NOW + 20, &r, &e) == 0, "%s", e.msg);
+	ck_assert(r.installed);
+	ck_assert_int_eq(nhi_pamidx_open(fx.c->pam_index, &x, &e), 0);
+	ck_assert(nhi_governance_same(nhi_pamidx_governance(x), fx.c));
+	ck_assert_str_eq(nhi_pamidx_governance(x)->users.v[1], "deploy");
+	ck_assert_uint_eq(nhi_pamidx_governance(x)->n_uids, 0);
+	nhi_pamidx_close(x);
+	fixture_clear(&fx);
+}
+END_TEST
+
 START_TEST(tampered_register_fails_and_installed_indexes_stay)
 {
 	struct fixture fx;
@@ -922,6 +964,8 @@ sync_suite(void)
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, good_sync_installs_both_indexes_and_the_state);
 	tcase_add_test(t, same_register_again_is_unchanged_and_not_reinstalled);
+	tcase_add_test(t,
+	    governance_rules_go_into_the_index_and_follow_the_config);
 	tcase_add_test(t, tampered_register_fails_and_installed_indexes_stay);
 	tcase_add_test(t, older_version_is_refused_as_a_rollback);
 	tcase_add_test(t, same_version_with_other_content_is_an_alarm);
