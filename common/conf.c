@@ -69,6 +69,7 @@ static const struct keydef top_keys[] = {
 	{ "govern_uids", K_RANGES, 0, 0 },
 	{ "account_uids", K_RANGE, C(account_uids), 0 },
 	{ "account_gids", K_RANGE, C(account_gids), 0 },
+	{ "account_groups", K_NAMES, C(account_groups), 0 },
 	{ "state_dir", K_PATH, C(state_dir), 0 },
 	{ "pam_index", K_PATH, C(pam_index), 0 },
 	{ "nss_index", K_PATH, C(nss_index), 0 },
@@ -94,7 +95,10 @@ static const struct keydef issuer_keys[] = {
 	{ "accounts", K_GLOBS, I(accounts), 0 },
 	{ "services", K_SERVICES, I(services), 0 },
 	{ "max_window", K_DURATION, I(max_window), INT32_MAX },
+	/* Optional from here on. */
+	{ "groups", K_NAMES, I(groups), 0 },
 };
+#define N_ISSUER_REQUIRED 4
 
 #define N_TOP (sizeof(top_keys) / sizeof(top_keys[0]))
 #define N_ISSUER (sizeof(issuer_keys) / sizeof(issuer_keys[0]))
@@ -459,7 +463,7 @@ close_issuer(struct parser *p)
 	if (p->cur == NULL)
 		return 0;
 	p->line = p->cur_line;
-	for (i = 0; i < N_ISSUER; i++) {
+	for (i = 0; i < N_ISSUER_REQUIRED; i++) {
 		if (!p->seen_issuer[i]) {
 			r = fail(p, issuer_keys[i].name,
 			    "missing in [issuer %s]", p->cur->name);
@@ -716,6 +720,7 @@ issuer_clear(struct nhi_issuer *is)
 	free(is->name);
 	nhi_strv_free(&is->accounts);
 	nhi_strv_free(&is->services);
+	nhi_strv_free(&is->groups);
 }
 
 void
@@ -733,6 +738,7 @@ nhi_conf_free(struct nhi_conf *c)
 	nhi_strv_free(&c->govern_users);
 	nhi_strv_free(&c->govern_groups);
 	free(c->govern_uids);
+	nhi_strv_free(&c->account_groups);
 	free(c->state_dir);
 	free(c->pam_index);
 	free(c->nss_index);

@@ -20,6 +20,12 @@
  *   govern_uids = LO-HI, ...
  *   account_uids = LO-HI           (range for pseudonymous accounts; they are
  *   account_gids = LO-HI            governed; default 70000-79999 for both)
+ *   account_groups = NAME, ...     (the local groups pseudonymous accounts
+ *                                  may be supplementary members of; default
+ *                                  none: an account naming any other group
+ *                                  is dropped by the sync. A primary gid
+ *                                  that is a local group below 1000 must be
+ *                                  listed too.)
  *   state_dir = PATH               (default /var/lib/nhi)
  *   pam_index = PATH               (default STATE_DIR/pam.cdb)
  *   nss_index = PATH               (default STATE_DIR/nss.cdb)
@@ -43,6 +49,8 @@
  *   accounts = GLOB, ...           (required)
  *   services = NAME, ...           (required; "*" for all)
  *   max_window = DURATION          (required)
+ *   groups = NAME, ...             (optional: the account_groups this issuer
+ *                                  may put its accounts in; default all)
  */
 #ifndef NHI_CONF_H
 #define NHI_CONF_H
@@ -73,6 +81,7 @@ struct nhi_issuer {
 	struct nhi_strv accounts;
 	struct nhi_strv services;
 	int64_t max_window;
+	struct nhi_strv groups;	/* empty: any of account_groups */
 };
 
 struct nhi_conf {
@@ -90,6 +99,7 @@ struct nhi_conf {
 	struct nhi_range *govern_uids;
 	size_t n_govern_uids;
 	struct nhi_range account_uids, account_gids;
+	struct nhi_strv account_groups;
 	char *state_dir, *pam_index, *nss_index, *log_dir;
 	struct nhi_strv break_glass;	/* "user@service" */
 	bool enumerate;

@@ -131,13 +131,20 @@ set_by_name(const struct local_set *ls, const char *name)
 	return bsearch(&key, ls->by_name, ls->n, sizeof(key), cmp_ent_name);
 }
 
-static bool
-set_has_id(const struct local_set *ls, uint32_t id)
+static const struct local_ent *
+set_by_id(const struct local_set *ls, uint32_t id)
 {
 	struct local_ent key = { NULL, id };
 
-	return ls->n > 0 && bsearch(&key, ls->by_id, ls->n, sizeof(key),
-	    cmp_ent_id) != NULL;
+	if (ls->n == 0)
+		return NULL;
+	return bsearch(&key, ls->by_id, ls->n, sizeof(key), cmp_ent_id);
+}
+
+static bool
+set_has_id(const struct local_set *ls, uint32_t id)
+{
+	return set_by_id(ls, id) != NULL;
 }
 
 static int
@@ -303,6 +310,26 @@ pending_reject(struct compile *cc, struct pending *p, const char *fmt, ...)
 /* Compiling statements. */
 
 /*
+ * Why the account may not be a member of local group g (NULL when it
+ * may): the host lists the groups pseudonymous accounts may join
+ * (account_groups), an issuer may narrow them (its groups), and gid 0 is
+ * never given. Anything else would let an issuer hand out sudo, shadow,
+ * disk or adm.
+ */
+static const char *
+group_refusal(const struct nhi_conf *c, const struct nhi_issuer *iss,
+    const struct local_ent *g)
+{
+	if (g->id == 0)
+		return "has gid 0";
+	if (!nhi_strv_has(&c->account_groups, g->name))
+		return "is not in account_groups";
+	if (iss->groups.n > 0 && !nhi_strv_has(&iss->groups, g->name))
+		return "is not among the issuer's groups";
+	return NULL;
+}
+
+/*
  * The checks that need only this account and the local files: range,
  * issuer scope, local users and groups, supplementary groups. Returns
  * false with the account rejected.
@@ -315,6 +342,7 @@ account_local_check(struct compile *cc, struct pending *p)
 	const struct nhi_account *a = p->a;
 	const struct nhi_issuer *iss = nhi_conf_issuer(c, a->issuer);
 	const struct local_ent *g;
+	const char *why;
 	size_t i;
 
 	if (iss == NULL || !nhi_strv_match(&iss->accounts, a->name))
@@ -341,6 +369,13 @@ account_local_check(struct compile *cc, struct pending *p)
 	 * name, which must not shadow a local group.
 	 */
 	p->local_gid = set_has_id(&l->groups, a->gid);
+	if (p->local_gid && a->gid < 1000 &&
+	    (g = set_by_id(&l->groups, a->gid)) != NULL &&
+	    (why = group_refusal(c, iss, g)) != NULL) {
+		pending_reject(cc, p, "primary group %s (gid %" PRIu32 ") %s",
+		    g->name, a->gid, why);
+		return false;
+	}
 	g = set_by_name(&l->groups, a->name);
 	if (!p->local_gid && g != NULL) {
 		pending_reject(cc, p, "name is a local group in %s",
@@ -356,9 +391,9 @@ account_local_check(struct compile *cc, struct pending *p)
 			    a->groups.v[i], c->group_file);
 			return false;
 		}
-		if (g->id == 0) {
-			pending_reject(cc, p, "group %s has gid 0",
-			    a->groups.v[i]);
+		if ((why = group_refusal(c, iss, g)) != NULL) {
+			pending_reject(cc, p, "group %s %s", a->groups.v[i],
+			    why);
 			return false;
 		}
 		p->gids[p->n_gids++] = g->id;

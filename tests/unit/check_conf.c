@@ -28,6 +28,7 @@ static const char full_conf[] =
     "govern_uids = 0-0, 5000-5999\n"
     "account_uids = 80000-80999\n"
     "account_gids = 81000-81999\n"
+    "account_groups = docker, backup\n"
     "state_dir = /srv/nhi/state\n"
     "log_dir = /srv/nhi/log\n"
     "break_glass = root@login, ops@sshd\n"
@@ -45,6 +46,7 @@ static const char full_conf[] =
     "  accounts = deploy, app-*\n"
     "  services = sshd, sudo\n"
     "  max_window = 8h\n"
+    "  groups = docker\n"
     "[issuer everything]\n"
     "key = " K1 "\n"
     "accounts = *\n"
@@ -92,6 +94,8 @@ START_TEST(every_key_is_read)
 	ck_assert_uint_eq(c->govern_uids[1].hi, 5999);
 	ck_assert_uint_eq(c->account_uids.lo, 80000);
 	ck_assert_uint_eq(c->account_gids.hi, 81999);
+	ck_assert_uint_eq(c->account_groups.n, 2);
+	ck_assert_str_eq(c->account_groups.v[1], "backup");
 	ck_assert_str_eq(c->state_dir, "/srv/nhi/state");
 	/* Index paths follow state_dir unless given. */
 	ck_assert_str_eq(c->pam_index, "/srv/nhi/state/pam.cdb");
@@ -114,6 +118,10 @@ START_TEST(every_key_is_read)
 	ck_assert_int_eq(c->issuers[0].max_window, 8 * 3600);
 	ck_assert_str_eq(c->issuers[1].services.v[0], "*");
 	ck_assert_int_eq(c->issuers[1].max_window, 30 * 86400);
+	/* groups is optional: none narrows nothing. */
+	ck_assert_uint_eq(c->issuers[0].groups.n, 1);
+	ck_assert_str_eq(c->issuers[0].groups.v[0], "docker");
+	ck_assert_uint_eq(c->issuers[1].groups.n, 0);
 	nhi_conf_free(c);
 }
 END_TEST
@@ -130,6 +138,8 @@ START_TEST(defaults_are_documented_ones)
 	ck_assert_uint_eq(c->account_uids.hi, 79999);
 	ck_assert_uint_eq(c->account_gids.lo, 70000);
 	ck_assert_uint_eq(c->account_gids.hi, 79999);
+	/* No local group is open to pseudonymous accounts by default. */
+	ck_assert_uint_eq(c->account_groups.n, 0);
 	ck_assert_str_eq(c->state_dir, "/var/lib/nhi");
 	ck_assert_str_eq(c->pam_index, "/var/lib/nhi/pam.cdb");
 	ck_assert_str_eq(c->nss_index, "/var/lib/nhi/nss.cdb");
@@ -185,6 +195,8 @@ static const struct bad_case bad_confs[] = {
 	{ "register_key = " K1 "\nregister_key = " K1 "\n",
 	    "2: register_key: key 72cd6e8422c407fb listed twice" },
 	{ "host_name = web 01\n", "1: host_name: invalid host name" },
+	{ "account_groups = sudo, wh eel\n",
+	    "1: account_groups: invalid item \"wh eel\"" },
 	{ "host_groups = prod,,web\n", "1: host_groups: empty item in list" },
 	{ "host_groups = pr od\n", "1: host_groups: invalid item \"pr od\"" },
 	{ "clock_skew = 2h\n", "1: clock_skew: at most 3600 seconds" },

@@ -73,8 +73,10 @@ write_text(const char *path, const char *text)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
+/* The config, with extra top-level lines and extra lines for the issuer. */
 static void
-conf_load(struct fixture *fx, const char *extra)
+conf_load_issuer(struct fixture *fx, const char *extra,
+    const char *issuer_extra)
 {
 	char reg[64], iss[64], *text, *pw, *gr;
 	struct nhi_err e;
@@ -92,19 +94,29 @@ conf_load(struct fixture *fx, const char *extra)
 	    "passwd_file = %s\n"
 	    "group_file = %s\n"
 	    "account_uids = 70000-79999\n"
-	    "account_gids = 70000-79999\n"
 	    "%s"
+	    "%s"
+	    "account_groups = docker, adm\n"
 	    "[issuer ops]\n"
 	    "key = %s\n"
 	    "accounts = deploy, nhi-*, localgrp\n"
 	    "services = *\n"
-	    "max_window = 30d\n",
-	    fx->url, reg, fx->statedir, pw, gr, extra, iss), 0);
+	    "max_window = 30d\n"
+	    "%s",
+	    fx->url, reg, fx->statedir, pw, gr,
+	    strstr(extra, "account_gids") != NULL ? "" :
+	    "account_gids = 70000-79999\n", extra, iss, issuer_extra), 0);
 	ck_assert_msg(nhi_conf_parse("test.conf", text, &fx->c, &e) == 0,
 	    "%s", e.msg);
 	free(text);
 	free(pw);
 	free(gr);
+}
+
+static void
+conf_load(struct fixture *fx, const char *extra)
+{
+	conf_load_issuer(fx, extra, "");
 }
 
 static void
@@ -125,8 +137,9 @@ fixture_init(struct fixture *fx)
 	    "localuser:x:70500:70500::/home/localuser:/bin/sh\n");
 	free(p);
 	p = path_in(fx->dir, "group");
-	write_text(p, "root:x:0:\nadm:x:4:\ndocker:x:999:\n"
-	    "shared:x:70600:\nlocalgrp:x:70700:\n");
+	write_text(p, "root:x:0:\nadm:x:4:\ndisk:x:6:\nsudo:x:27:\n"
+	    "shadow:x:42:\ndocker:x:999:\nshared:x:70600:\n"
+	    "localgrp:x:70700:\n");
 	free(p);
 	conf_load(fx, "");
 }
@@ -672,6 +685,58 @@ START_TEST(bad_accounts_are_rejected_and_the_rest_kept)
 }
 END_TEST
 
+/*
+ * An issuer cannot put pseudonymous accounts into privileged local
+ * groups: only those the host lists in account_groups, narrowed by the
+ * issuer's own groups, and a primary gid below 1000 only when listed.
+ */
+START_TEST(accounts_join_only_the_groups_the_host_allows)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_err e;
+	size_t len;
+	char *rec;
+
+	fixture_init(&fx);
+	add_account(&fx, "nhi-sudo", 70001, 70001, "sudo");	/* line 2 */
+	add_account(&fx, "nhi-shadow", 70002, 70002, "docker,shadow"); /* 3 */
+	add_account(&fx, "nhi-disk", 70003, 70003, "disk");	/* 4 */
+	add_account(&fx, "nhi-ok", 70004, 70004, "docker,adm");	/* 5 */
+	add_account(&fx, "nhi-pg", 70005, 27, NULL);		/* 6 */
+	add_account(&fx, "nhi-pga", 70006, 4, NULL);		/* 7 */
+	publish(&fx, 1, NOW + 3600);
+	conf_load(&fx, "account_gids = 1-79999\n");
+	ck_assert_msg(sync_at(&fx, NOW, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.n_accounts, 2);
+	ck_assert_uint_eq(r.n_rejected, 4);
+	ck_assert(rejected(&fx, 2, "group sudo is not in account_groups"));
+	ck_assert(rejected(&fx, 3, "group shadow is not in account_groups"));
+	ck_assert(rejected(&fx, 4, "group disk is not in account_groups"));
+	ck_assert(rejected(&fx, 6, "primary group sudo (gid 27) is not in "
+	    "account_groups"));
+	rec = nss_get(&fx, NHI_NSSIDX_TAG_MEMBER, "nhi-ok", &len);
+	ck_assert_ptr_nonnull(rec);
+	ck_assert_mem_eq(rec, "999\0" "4", 6);
+	free(rec);
+	rec = nss_get(&fx, NHI_NSSIDX_TAG_PWNAM, "nhi-pga", &len);
+	ck_assert_ptr_nonnull(rec);
+	free(rec);
+
+	/* The issuer's own groups narrow the host's list. */
+	fx.n_rej = 0;
+	conf_load_issuer(&fx, "account_gids = 1-79999\n", "groups = docker\n");
+	publish(&fx, 2, NOW + 3600);
+	ck_assert_msg(sync_at(&fx, NOW, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.n_accounts, 0);
+	ck_assert(rejected(&fx, 5, "group adm is not among the issuer's "
+	    "groups"));
+	ck_assert(rejected(&fx, 7, "primary group adm (gid 4) is not among "
+	    "the issuer's groups"));
+	fixture_clear(&fx);
+}
+END_TEST
+
 START_TEST(bad_statements_are_rejected_by_line_and_the_rest_kept)
 {
 	struct fixture fx;
@@ -971,6 +1036,7 @@ sync_suite(void)
 	tcase_add_test(t, same_version_with_other_content_is_an_alarm);
 	tcase_add_test(t, expired_register_is_refused);
 	tcase_add_test(t, bad_accounts_are_rejected_and_the_rest_kept);
+	tcase_add_test(t, accounts_join_only_the_groups_the_host_allows);
 	tcase_add_test(t,
 	    bad_statements_are_rejected_by_line_and_the_rest_kept);
 	tcase_add_test(t, second_sync_waits_for_the_lock_then_fails_clearly);
