@@ -146,7 +146,7 @@ signed_file(const uint8_t *data, size_t size, size_t *ret_len)
 	FUZZ_ASSERT(out != NULL);
 	memcpy(out, env, envlen);
 	out[envlen] = '\n';
-	if (body.len > 0)
+	if (body.s != NULL)
 		memcpy(out + envlen + 1, body.s, body.len);
 	*ret_len = envlen + 1 + body.len;
 	nhi_buf_free(&body);

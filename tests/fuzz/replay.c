@@ -109,7 +109,8 @@ run_dir(const char *dir, size_t *count)
 			goto out;
 		n++;
 	}
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), name_cmp);
 	for (i = 0; i < n; i++) {
 		(void)snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		if (run_file(path, count) != 0)
