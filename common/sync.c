@@ -1840,11 +1840,21 @@ sync_url(const struct nhi_conf *c, const char *url, int64_t now,
 	return r;
 }
 
+/* Refusals that mean someone may be replaying or forking the register. */
+static bool
+reason_is_alarm(const char *reason)
+{
+	return strcmp(reason, "rollback") == 0 ||
+	    strcmp(reason, "same-version-different-hash") == 0;
+}
+
 int
 nhi_sync(const struct nhi_conf *c, int64_t now, nhi_reject_fn reject,
     void *ctx, struct nhi_sync_result *res, struct nhi_err *e)
 {
 	struct nhi_state s, start;
+	struct nhi_err alarm;
+	char alarm_reason[sizeof(res->reason)] = "";
 	const char *url = NULL;
 	bool conditional;
 	size_t i;
@@ -1869,15 +1879,30 @@ nhi_sync(const struct nhi_conf *c, int64_t now, nhi_reject_fn reject,
 	 */
 	conditional = start.version > 0 && index_matches_state(c, &start) &&
 	    (start.etag[0] != '\0' || start.last_modified[0] != '\0');
-	/* Mirrors in order: any failure of one moves on to the next. */
+	/*
+	 * Mirrors in order: any failure of one moves on to the next, and
+	 * the first alarm is kept to be reported whatever follows.
+	 */
 	for (i = 0; i < c->register_urls.n && r != 0; i++) {
 		url = c->register_urls.v[i];
 		s = start;
 		r = sync_url(c, url, now, reject, ctx, &s, conditional &&
 		    strcmp(url, start.source) == 0, res, e);
+		if (r != 0 && alarm_reason[0] == '\0' &&
+		    reason_is_alarm(res->reason)) {
+			alarm = *e;
+			memcpy(alarm_reason, res->reason, sizeof(alarm_reason));
+		}
 	}
 	if (r != 0)
 		s = start;
+	if (alarm_reason[0] != '\0') {
+		/* What was installed stays; the run fails with the alarm. */
+		res->alarm = r == 0;
+		*e = alarm;
+		reason_set(res, alarm_reason);
+		r = -1;
+	}
 	r = sync_end(c, fd, &s, now, r, res, e);
 	result_end(res, url);
 	return r;
@@ -1926,7 +1951,7 @@ nhi_sync_logline(const struct nhi_sync_result *res,
 		out[0] = '\0';
 		return 0;
 	}
-	if (res->outcome == NHI_SYNC_FAILED && err != NULL &&
+	if ((res->outcome == NHI_SYNC_FAILED || res->alarm) && err != NULL &&
 	    (size_t)w < len) {
 		nhi_escape(err->msg, 600, msg, sizeof(msg));
 		(void)snprintf(out + w, len - (size_t)w, " error=\"%s\"", msg);

@@ -61,6 +61,13 @@ struct nhi_sync_result {
 	 */
 	char reason[32];
 	char source[1024];
+	/*
+	 * A mirror raised an alarm (rollback, same version with a different
+	 * hash) although another mirror's register was then installed or
+	 * found unchanged: the sync fails with the alarm's reason and
+	 * message, and outcome says what was installed.
+	 */
+	bool alarm;
 };
 
 /*
@@ -80,6 +87,12 @@ int nhi_sync_global_init(void);
  * Both functions fill *res whatever the outcome (on failure: outcome
  * NHI_SYNC_FAILED, reason, source of the last URL tried, duration), so
  * that the caller can log one line per run with nhi_sync_logline.
+ *
+ * nhi_sync tries the mirrors in order until one succeeds. A mirror that
+ * serves a rollback or the same version with a different hash is an
+ * alarm, which failover must not hide: the good register of a later
+ * mirror is installed, but nhi_sync returns -1 with the alarm in e,
+ * res->reason and res->alarm, and the state's last_error.
  */
 int nhi_sync(const struct nhi_conf *c, int64_t now, nhi_reject_fn reject,
     void *ctx, struct nhi_sync_result *res, struct nhi_err *e);

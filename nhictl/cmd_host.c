@@ -34,7 +34,9 @@ static const char sync_help[] =
     "REGISTER), verifies it, and installs the PAM and NSS indexes.\n"
     "Each run logs one line to syslog (authpriv) and prints it.\n"
     "Exit status: 0 installed or unchanged; 1 refused or failed (the\n"
-    "installed register stays); 2 usage.\n";
+    "installed register stays), or a mirror served a rollback or the same\n"
+    "version with a different hash, even when another mirror's register\n"
+    "was then installed; 2 usage.\n";
 
 static const struct option sync_opts[] = {
 	{ "config", required_argument, NULL, O_CONFIG },
@@ -91,20 +93,24 @@ cmd_sync(int argc, char **argv)
 	openlog("nhictl", LOG_PID, LOG_AUTHPRIV);
 	syslog(prio, "%s", line);
 	/* The audit trail (dlog.h); failing to record does not fail a sync. */
-	if (nhi_dlog_record_sync(c, sr != 0 ? "refused" : res.installed ?
-	    "installed" : res.reason, sr == 0, res.version, res.source,
-	    sr != 0 ? res.reason : NULL, sr != 0 ? e.msg : NULL, &e2) != 0)
+	/* An alarm beside an install records both: the install and why. */
+	if (nhi_dlog_record_sync(c, res.installed ? "installed" : sr != 0 ?
+	    "refused" : res.reason, sr == 0 || res.installed, res.version,
+	    res.source, sr != 0 ? res.reason : NULL, sr != 0 ? e.msg : NULL,
+	    &e2) != 0)
 		syslog(LOG_WARNING, "%s", e2.msg);
 	closelog();
 	printf("%s\n", line);
+	if (res.outcome != NHI_SYNC_FAILED)
+		printf("%s: version %" PRId64 " from %s: %zu bindings, "
+		    "%zu accounts, %zu deny entries, %zu statements dropped\n",
+		    res.unchanged ? "unchanged" : "installed", res.version,
+		    res.source, res.n_bindings, res.n_accounts, res.n_deny,
+		    res.n_rejected);
 	if (sr != 0) {
-		nhictl_err("sync: %s", e.msg);
+		nhictl_err("sync: %s%s", res.alarm ? "ALARM: " : "", e.msg);
 		goto out;
 	}
-	printf("%s: version %" PRId64 " from %s: %zu bindings, %zu accounts, "
-	    "%zu deny entries, %zu statements dropped\n",
-	    res.unchanged ? "unchanged" : "installed", res.version, res.source,
-	    res.n_bindings, res.n_accounts, res.n_deny, res.n_rejected);
 	r = CLI_OK;
 out:
 	nhi_conf_free(c);

@@ -841,6 +841,71 @@ START_TEST(unreachable_source_fails_and_a_mirror_takes_over)
 }
 END_TEST
 
+/*
+ * A mirror that serves a rollback, or the same version with other
+ * content, raises an alarm that a later mirror's success does not hide:
+ * the good register is installed, the run fails with the alarm.
+ */
+START_TEST(a_mirror_alarm_survives_failover)
+{
+	static const struct {
+		int64_t bad_version, good_version;
+		const char *reason, *words;
+		bool installed;
+	} cases[] = {
+		{ 1, 3, "rollback", "rollback", true },
+		{ 2, 2, "same-version-different-hash", "same version with a "
+		    "different hash", false },
+	};
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_state s;
+	struct nhi_err e;
+	char *good, *bad, line[2048];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fixture_init(&fx);
+		add_standard(&fx);
+		publish(&fx, 2, NOW + 3600);
+		ck_assert_msg(sync_at(&fx, NOW, &r, &e) == 0, "%s", e.msg);
+		/* The bad mirror's register, then the good one's. */
+		bad = path_in(fx.dir, "bad.json");
+		good = fx.url;
+		if (cases[i].bad_version == 2)
+			add_binding(&fx, fx.iss, "b-9", "deploy",
+			    NHI_CRED_USER);
+		publish(&fx, cases[i].bad_version, NOW + 3600);
+		ck_assert_int_eq(rename(fx.regpath, bad), 0);
+		if (cases[i].bad_version == 2)
+			free(fx.st[--fx.n]);
+		publish(&fx, cases[i].good_version, NOW + 3600);
+		ck_assert_int_gt(asprintf(&fx.url, "file://%s\n"
+		    "register_url = %s", bad, good), 0);
+		conf_load(&fx, "");
+
+		ck_assert_int_eq(sync_at(&fx, NOW + 10, &r, &e), -1);
+		ck_assert_msg(strstr(e.msg, cases[i].words) != NULL, "%s",
+		    e.msg);
+		ck_assert_ptr_nonnull(strstr(e.msg, "bad.json"));
+		ck_assert_str_eq(r.reason, cases[i].reason);
+		ck_assert(r.alarm);
+		ck_assert(r.installed == cases[i].installed);
+		ck_assert_int_eq(pam_version(&fx), cases[i].good_version);
+		state_get(&fx, &s);
+		ck_assert_int_eq(s.version, cases[i].good_version);
+		ck_assert_ptr_nonnull(strstr(s.last_error, cases[i].words));
+		ck_assert_str_eq(s.last_reason, cases[i].reason);
+		nhi_sync_logline(&r, &e, line, sizeof(line));
+		ck_assert_msg(strstr(line, cases[i].reason) != NULL &&
+		    strstr(line, " error=\"") != NULL, "%s", line);
+		free(good);
+		free(bad);
+		fixture_clear(&fx);
+	}
+}
+END_TEST
+
 START_TEST(oversized_register_is_refused)
 {
 	struct fixture fx;
@@ -1041,6 +1106,7 @@ sync_suite(void)
 	    bad_statements_are_rejected_by_line_and_the_rest_kept);
 	tcase_add_test(t, second_sync_waits_for_the_lock_then_fails_clearly);
 	tcase_add_test(t, unreachable_source_fails_and_a_mirror_takes_over);
+	tcase_add_test(t, a_mirror_alarm_survives_failover);
 	tcase_add_test(t, oversized_register_is_refused);
 	tcase_add_test(t, sync_file_installs_a_local_file);
 	tcase_add_test(t, unchanged_signatures_come_from_the_cache);
