@@ -881,14 +881,67 @@ cache_commit(struct compile *cc)
 		nhi_atomic_abort(&cc->cache_tmp);
 }
 
+static uint32_t
+le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+int
+nhi_sync_nss_index_check(const struct nhi_conf *c, struct nhi_err *e)
+{
+	const unsigned char *m;
+	struct cdb cdb;
+	struct stat st;
+	uint32_t flags;
+	int fd, r = -1;
+
+	if ((fd = open(c->nss_index, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return nhi_err_set(e, "%s: %s", c->nss_index, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > UINT32_MAX) {
+		nhi_err_set(e, "%s: not a regular file of a cdb's size",
+		    c->nss_index);
+		goto out;
+	}
+	if (cdb_init(&cdb, fd) != 0) {
+		nhi_err_set(e, "%s: not a cdb file", c->nss_index);
+		goto out;
+	}
+	if (cdb_find(&cdb, NHI_NSSIDX_META_KEY, NHI_NSSIDX_META_KEYLEN) <= 0 ||
+	    cdb_datalen(&cdb) != NHI_NSSIDX_META_LEN ||
+	    (m = cdb_getdata(&cdb)) == NULL ||
+	    memcmp(m, NHI_NSSIDX_MAGIC, NHI_NSSIDX_MAGIC_LEN) != 0)
+		nhi_err_set(e, "%s: no NSS index meta record of this version",
+		    c->nss_index);
+	else if (((flags = le32(m + NHI_NSSIDX_MAGIC_LEN)) &
+	    ~NHI_NSSIDX_F_ALL) != 0)
+		nhi_err_set(e, "%s: unknown flags in the meta record",
+		    c->nss_index);
+	else if (((flags & NHI_NSSIDX_F_ENUMERATE) != 0) != c->enumerate)
+		nhi_err_set(e, "%s: enumeration is not as configured",
+		    c->nss_index);
+	else
+		r = 0;
+	cdb_free(&cdb);
+out:
+	(void)close(fd);
+	return r;
+}
+
+/*
+ * Whether the installed indexes are those of the state's register, read
+ * back with their readers: a same-version sync that finds them damaged,
+ * lost or built under other rules rebuilds them.
+ */
 static bool
 index_matches_state(const struct nhi_conf *c, const struct nhi_state *s)
 {
 	struct nhi_pamidx *x;
-	struct stat st;
 	bool ok;
 
-	if (stat(c->nss_index, &st) != 0 || !S_ISREG(st.st_mode))
+	if (nhi_sync_nss_index_check(c, NULL) != 0)
 		return false;
 	if (nhi_pamidx_open(c->pam_index, &x, NULL) != 0)
 		return false;

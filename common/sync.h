@@ -116,4 +116,12 @@ size_t nhi_sync_logline(const struct nhi_sync_result *res,
 
 const char *nhi_sync_outcome_name(enum nhi_sync_outcome o);
 
+/*
+ * Checks the installed NSS index the way a sync must before calling it
+ * unchanged: a regular file tinycdb accepts, holding a meta record of the
+ * format libnss_nhi reads, with the enumerate flag c asks for. Returns 0,
+ * or -1 with the reason in e.
+ */
+int nhi_sync_nss_index_check(const struct nhi_conf *c, struct nhi_err *e);
+
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/types.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "decide.h"
@@ -104,7 +105,8 @@ cmd_sync(int argc, char **argv)
 	if (res.outcome != NHI_SYNC_FAILED)
 		printf("%s: version %" PRId64 " from %s: %zu bindings, "
 		    "%zu accounts, %zu deny entries, %zu statements dropped\n",
-		    res.unchanged ? "unchanged" : "installed", res.version,
+		    !res.installed ? "unchanged" : res.unchanged ? "repaired" :
+		    "installed", res.version,
 		    res.source, res.n_bindings, res.n_accounts, res.n_deny,
 		    res.n_rejected);
 	if (sr != 0) {
@@ -156,10 +158,23 @@ cmd_status(int argc, char **argv)
 	}
 	printf("source:      %s\n", st.source[0] != '\0' ? st.source :
 	    (c->register_urls.n > 0 ? c->register_urls.v[0] : "(none)"));
-	if (st.version == 0 || nhi_pamidx_open(c->pam_index, &x, &e) != 0) {
+	if (st.version == 0) {
 		printf("register:    none installed\n");
 		if (st.last_error[0] != '\0')
 			printf("last error:  %s\n", st.last_error);
+		r = 2;
+		goto out;
+	}
+	/*
+	 * A register was accepted: an index that cannot be read is damage
+	 * to name (governed logins are refused until a sync repairs it).
+	 */
+	if (nhi_pamidx_open(c->pam_index, &x, &e) != 0) {
+		printf("register:    PAM index %s: %s (version %" PRId64
+		    " accepted)\n", access(c->pam_index, F_OK) == 0 ?
+		    "corrupt" : "missing", e.msg, st.version);
+		printf("state:       BROKEN: governed logins are refused; "
+		    "nhictl sync repairs it\n");
 		r = 2;
 		goto out;
 	}
@@ -196,6 +211,11 @@ cmd_status(int argc, char **argv)
 	} else {
 		printf("state:       %s\n", r == 0 ? "fresh" :
 		    "fresh, but the last sync failed");
+	}
+	if (nhi_sync_nss_index_check(c, &e) != 0) {
+		printf("nss index:   corrupt: %s; nhictl sync repairs it\n",
+		    e.msg);
+		r = 1;
 	}
 out:
 	nhi_pamidx_close(x);

@@ -59,6 +59,28 @@ t_grep "unchanged reported" '^unchanged: version 5' "$T_OUT"
 t_ok "status is fresh" "$NHICTL" status
 t_grep "status shows version" '^version: +5$' "$T_OUT"
 
+# A damaged index is named by status and repaired by the next sync.
+cp "$d/state/pam.cdb" "$d/pam.good"
+printf 'garbage' >"$d/state/pam.cdb"
+"$NHICTL" status >"$d/status.out" 2>&1; rc=$?
+t_eq "status exit 2 on a corrupt PAM index" 2 "$rc"
+t_grep "status says the index is corrupt" '^register: +PAM index corrupt: ' \
+    "$d/status.out"
+t_nogrep "status does not say none installed" 'none installed' \
+    "$d/status.out"
+t_ok "sync repairs the PAM index" "$NHICTL" sync
+t_grep "repaired reported" '^repaired: version 5' "$T_OUT"
+t_grep "repaired in the log line" 'reason=repaired' "$T_OUT"
+printf 'garbage' >"$d/state/nss.cdb"
+"$NHICTL" status >"$d/status.out" 2>&1; rc=$?
+t_eq "status exit 1 on a corrupt NSS index" 1 "$rc"
+t_grep "status names the NSS damage" '^nss index: +corrupt: ' "$d/status.out"
+t_ok "sync repairs the NSS index" "$NHICTL" sync
+t_grep "NSS repair reported" '^repaired: version 5' "$T_OUT"
+t_ok "status is fresh again" "$NHICTL" status
+t_ok "then unchanged again" "$NHICTL" sync
+t_grep "unchanged after the repair" '^unchanged: version 5' "$T_OUT"
+
 t_ok "check: bound key allowed" "$NHICTL" check --service sshd \
     --user deploy --ssh-key "$d/alice_key.pub" --rhost 127.0.0.1
 t_grep "check names the owner" 'owner=alice@example.com' "$T_OUT"

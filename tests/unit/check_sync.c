@@ -476,7 +476,73 @@ START_TEST(same_register_again_is_unchanged_and_not_reinstalled)
 	ck_assert_msg(sync_at(&fx, NOW + 20, &r, &e) == 0, "%s", e.msg);
 	ck_assert(r.unchanged);
 	ck_assert(r.installed);
+	ck_assert_str_eq(r.reason, "repaired");
 	ck_assert_int_eq(pam_version(&fx), 1);
+	fixture_clear(&fx);
+}
+END_TEST
+
+/*
+ * A same-version sync reads both indexes back: damage to either, or an
+ * NSS index built for other enumeration, is repaired and said so.
+ */
+START_TEST(same_register_repairs_damaged_indexes)
+{
+	static const char *const damage[] = {
+		"not a cdb at all",
+		"",
+	};
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_err e;
+	char *garbage;
+	size_t i, k;
+	int64_t t = NOW;
+
+	fixture_init(&fx);
+	add_standard(&fx);
+	publish(&fx, 1, NOW + 3600);
+	ck_assert_int_eq(sync_at(&fx, t++, &r, &e), 0);
+	ck_assert_int_eq(nhi_sync_nss_index_check(fx.c, &e), 0);
+	/* A cdb that is no NSS index (2048 bytes of an empty table list). */
+	garbage = calloc(1, 2048);
+	ck_assert_ptr_nonnull(garbage);
+	for (k = 0; k < 2; k++) {
+		const char *path = k == 0 ? fx.c->nss_index : fx.c->pam_index;
+
+		for (i = 0; i < sizeof(damage) / sizeof(damage[0]) + 1; i++) {
+			if (i < sizeof(damage) / sizeof(damage[0])) {
+				write_text(path, damage[i]);
+			} else {
+				FILE *f = fopen(path, "w");
+
+				ck_assert_ptr_nonnull(f);
+				ck_assert_uint_eq(fwrite(garbage, 1, 2048, f),
+				    2048);
+				ck_assert_int_eq(fclose(f), 0);
+			}
+			(void)chmod(path, k == 0 ? 0644 : 0600);
+			ck_assert_msg(sync_at(&fx, t++, &r, &e) == 0, "%s",
+			    e.msg);
+			ck_assert_msg(strcmp(r.reason, "repaired") == 0,
+			    "%s damage %zu: %s", path, i, r.reason);
+			ck_assert(r.installed);
+			ck_assert_int_eq(nhi_sync_nss_index_check(fx.c, &e),
+			    0);
+			ck_assert_int_eq(pam_version(&fx), 1);
+			/* And now it is whole again: unchanged. */
+			ck_assert_int_eq(sync_at(&fx, t++, &r, &e), 0);
+			ck_assert_str_eq(r.reason, "unchanged");
+		}
+	}
+	free(garbage);
+
+	/* Enumeration switched on in the config: the NSS index follows. */
+	conf_load(&fx, "enumerate = yes\n");
+	ck_assert_int_ne(nhi_sync_nss_index_check(fx.c, &e), 0);
+	ck_assert_int_eq(sync_at(&fx, t++, &r, &e), 0);
+	ck_assert_str_eq(r.reason, "repaired");
+	ck_assert_int_eq(nhi_sync_nss_index_check(fx.c, &e), 0);
 	fixture_clear(&fx);
 }
 END_TEST
@@ -1094,6 +1160,7 @@ sync_suite(void)
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, good_sync_installs_both_indexes_and_the_state);
 	tcase_add_test(t, same_register_again_is_unchanged_and_not_reinstalled);
+	tcase_add_test(t, same_register_repairs_damaged_indexes);
 	tcase_add_test(t,
 	    governance_rules_go_into_the_index_and_follow_the_config);
 	tcase_add_test(t, tampered_register_fails_and_installed_indexes_stay);
