@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "dsse.h"
+#include "keys.h"
 #include "nhictl.h"
 #include "util.h"
 
@@ -40,11 +42,13 @@ cli_now(void)
 }
 
 int
-cli_read_lines(const char *path, char ***v, size_t *n)
+cli_spool_statements(const char *path, FILE *out, size_t *n)
 {
+	struct nhi_envelope *env;
+	struct nhi_err e;
 	FILE *f;
-	char *line = NULL, **nv;
-	size_t cap = 0;
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
 	ssize_t len;
 	int r = -1;
 
@@ -54,22 +58,30 @@ cli_read_lines(const char *path, char ***v, size_t *n)
 		return -1;
 	}
 	while ((len = getline(&line, &cap, f)) >= 0) {
+		lineno++;
 		while (len > 0 && (line[len - 1] == '\n' ||
 			line[len - 1] == '\r' || line[len - 1] == ' '))
 			line[--len] = '\0';
 		if (len == 0)
 			continue;
 		if ((size_t)len > NHI_MAX_STATEMENT) {
-			nhictl_err("%s: a line is longer than %d bytes", path,
-			    NHI_MAX_STATEMENT);
+			nhictl_err("%s:%zu: longer than %d bytes: not a signed "
+			    "statement", path, lineno, NHI_MAX_STATEMENT);
 			goto out;
 		}
-		nv = realloc(*v, (*n + 1) * sizeof(**v));
-		if (nv == NULL)
+		if (nhi_dsse_decode(line, (size_t)len, NHI_MAX_STATEMENT, &env,
+		    &e) != 0) {
+			nhictl_err("%s:%zu: not a signed statement: %s", path,
+			    lineno, e.msg);
 			goto out;
-		*v = nv;
-		if (((*v)[*n] = strdup(line)) == NULL)
+		}
+		nhi_envelope_free(env);
+		if (fwrite(line, 1, (size_t)len, out) != (size_t)len ||
+		    putc('\n', out) == EOF) {
+			nhictl_err("%s: cannot spool the statements: %s", path,
+			    strerror(errno));
 			goto out;
+		}
 		(*n)++;
 	}
 	if (ferror(f)) {
@@ -82,6 +94,41 @@ out:
 	if (f != stdin)
 		fclose(f);
 	return r;
+}
+
+struct nhi_seckey *
+cli_seckey(const char *path)
+{
+	struct nhi_seckey *k = NULL;
+	struct nhi_err e;
+	char head[64];
+	size_t n;
+	FILE *f;
+
+	/*
+	 * The first word says what the file is: a public key or anything
+	 * else is "not a secret key", whatever its mode. Only the tag is
+	 * read here, and wiped.
+	 */
+	if ((f = fopen(path, "re")) != NULL) {
+		n = fread(head, 1, sizeof(head) - 1, f);
+		(void)fclose(f);
+		head[n] = '\0';
+		head[strcspn(head, " \t\r\n")] = '\0';
+		if (strcmp(head, "nhi-ed25519-secret") != 0) {
+			nhictl_err("%s: not a secret key%s", path,
+			    strcmp(head, "nhi-ed25519") == 0 ? " (a public key: "
+			    "give the .key file)" : "");
+			nhi_wipe(head, sizeof(head));
+			return NULL;
+		}
+		nhi_wipe(head, sizeof(head));
+	}
+	if (nhi_crypto_init() != 0 || nhi_seckey_load(path, &k, &e) != 0) {
+		nhictl_err("%s", e.msg);
+		return NULL;
+	}
+	return k;
 }
 
 int
@@ -98,6 +145,10 @@ cli_print_time(FILE *f, const char *label, int64_t t, int64_t now)
 	int64_t d = t - now, a = d < 0 ? -d : d;
 
 	fprintf(f, "%-12s %s (", label, nhi_format_time(t, buf, sizeof(buf)));
+	if (a < 1) {
+		fprintf(f, "just now)\n");
+		return;
+	}
 	if (a >= 86400)
 		fprintf(f, "%" PRId64 "d %" PRId64 "h", a / 86400,
 		    a % 86400 / 3600);

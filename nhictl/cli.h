@@ -25,15 +25,27 @@ struct nhi_conf *cli_conf(const char *path);
 int64_t cli_now(void);
 
 /*
- * Reads a file of statement envelopes, one per line (blank lines skipped),
- * appending each line to *v. "-" reads standard input.
+ * Copies the statement envelopes of path, one per line (blank lines
+ * skipped; "-" reads standard input), to out, each newline-terminated.
+ * Each line must decode as an envelope; an error names the file and line.
+ * Holds one line at a time; adds the number of statements to *n. Returns
+ * -1 after printing the error.
  */
-int cli_read_lines(const char *path, char ***v, size_t *n);
+int cli_spool_statements(const char *path, FILE *out, size_t *n);
+
+/*
+ * Loads a secret key; a file that is not one (a .pub given by mistake)
+ * is named as such before its mode is judged. NULL after printing why.
+ */
+struct nhi_seckey *cli_seckey(const char *path);
 
 /* Prints the command's help text on --help, or usage on a bad option. */
 int cli_usage(const char *text, bool ok);
 
-/* Prints a time as "YYYY-MM-DDTHH:MM:SSZ (in 2h 3m)" relative to now. */
+/*
+ * Prints a time as "YYYY-MM-DDTHH:MM:SSZ (2h 3m from now)" relative to
+ * now ("just now" within a second).
+ */
 void cli_print_time(FILE *f, const char *label, int64_t t, int64_t now);
 
 #endif

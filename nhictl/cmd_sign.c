@@ -5,11 +5,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "dsse.h"
@@ -389,10 +392,8 @@ cmd_issue(int argc, char **argv)
 	if (!need(a.key, "key"))
 		return CLI_USAGE;
 	r = CLI_FAIL;
-	if (nhi_crypto_init() != 0 || nhi_seckey_load(a.key, &k, &e) != 0) {
-		nhictl_err("%s", e.msg);
+	if ((k = cli_seckey(a.key)) == NULL)
 		goto out;
-	}
 	if (strcmp(kind, "binding") == 0) {
 		type = NHI_PT_BINDING;
 		if ((json = binding_payload(&a, k)) == NULL)
@@ -429,7 +430,8 @@ static const char publish_help[] =
     "         [--previous register.json] STATEMENT-FILE... > register.json\n"
     "Each STATEMENT-FILE holds signed statements, one per line ('-' reads\n"
     "standard input). The version defaults to the previous register's + 1\n"
-    "(1 without --previous).\n";
+    "(1 without --previous). The statements pass through a temporary file\n"
+    "(in TMPDIR, else /tmp), so memory stays bounded by one line.\n";
 
 static const struct option publish_opts[] = {
 	{ "key", required_argument, NULL, O_KEY },
@@ -483,6 +485,36 @@ out:
 	return r;
 }
 
+/*
+ * A temporary file, unlinked at once, for the statements of every input:
+ * the streaming writer reads it twice, which a pipe could not be.
+ */
+static FILE *
+spool_open(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char *path;
+	FILE *f;
+	int fd;
+
+	if (dir == NULL || *dir == '\0')
+		dir = "/tmp";
+	if (asprintf(&path, "%s/nhictl-publish.XXXXXX", dir) < 0)
+		return NULL;
+	if ((fd = mkostemp(path, O_CLOEXEC)) < 0) {
+		nhictl_err("publish: %s: %s", path, strerror(errno));
+		free(path);
+		return NULL;
+	}
+	(void)unlink(path);
+	free(path);
+	if ((f = fdopen(fd, "w+")) == NULL) {
+		nhictl_err("publish: %s", strerror(errno));
+		(void)close(fd);
+	}
+	return f;
+}
+
 int
 cmd_publish(int argc, char **argv)
 {
@@ -490,7 +522,7 @@ cmd_publish(int argc, char **argv)
 	struct nhi_deny *deny = NULL, *nd;
 	struct nhi_seckey *k = NULL;
 	struct nhi_err e;
-	char **stmts = NULL;
+	FILE *spool = NULL;
 	size_t n = 0, n_deny = 0, i;
 	int64_t version = 1, expires, now = cli_now();
 	int ch, r = CLI_USAGE;
@@ -540,15 +572,21 @@ cmd_publish(int argc, char **argv)
 			goto out;
 		version++;
 	}
+	if ((spool = spool_open()) == NULL)
+		goto out;
 	for (i = (size_t)optind; i < (size_t)argc; i++)
-		if (cli_read_lines(argv[i], &stmts, &n) != 0)
+		if (cli_spool_statements(argv[i], spool, &n) != 0)
 			goto out;
-	if (nhi_crypto_init() != 0 || nhi_seckey_load(key, &k, &e) != 0) {
-		nhictl_err("%s", e.msg);
+	if (fflush(spool) != 0 || ferror(spool)) {
+		nhictl_err("publish: cannot spool the statements: %s",
+		    strerror(errno));
 		goto out;
 	}
-	if (nhi_register_publish(k, version, now, now + expires, deny, n_deny,
-		stmts, n, stdout, &e) != 0) {
+	rewind(spool);
+	if ((k = cli_seckey(key)) == NULL)
+		goto out;
+	if (nhi_register_publish_stream(k, version, now, now + expires, deny,
+	    n_deny, spool, stdout, &e) != 0) {
 		nhictl_err("publish: %s", e.msg);
 		goto out;
 	}
@@ -561,9 +599,8 @@ cmd_publish(int argc, char **argv)
 	    "%zu deny entries\n", version, n, n_deny);
 	r = CLI_OK;
 out:
-	for (i = 0; i < n; i++)
-		free(stmts[i]);
-	free(stmts);
+	if (spool != NULL)
+		(void)fclose(spool);
 	for (i = 0; i < n_deny; i++)
 		free(deny[i].value);
 	free(deny);

@@ -47,6 +47,17 @@ t_fails "issue refuses approver == owner" "$NHICTL" issue binding \
 t_fails "issue refuses a bad account name" "$NHICTL" issue binding \
     --key "$d/ops.key" --account 'de:ploy' --owner alice --approver bob \
     --ticket T --checkout --hosts '*' --services sshd --valid-for 1h
+t_fails "issue refuses a public key as the signing key" "$NHICTL" issue \
+    binding --key "$d/ops.pub" --account deploy --owner alice \
+    --approver bob --ticket T --checkout --hosts '*' --services sshd \
+    --valid-for 1h
+t_grep "a public key is named as such" 'ops.pub: not a secret key' "$T_OUT"
+t_nogrep "not blamed on its mode" 'too open' "$T_OUT"
+cp "$d/ops.key" "$d/open.key"; chmod 644 "$d/open.key"
+t_fails "issue refuses a readable secret key" "$NHICTL" issue binding \
+    --key "$d/open.key" --account deploy --owner alice --approver bob \
+    --ticket T --checkout --hosts '*' --services sshd --valid-for 1h
+t_grep "its mode is named" 'permissions 0644 are too open' "$T_OUT"
 t_ok "verify a statement" "$NHICTL" verify "$d/b1.json"
 t_grep "verify prints the owner" 'alice@example.com' "$T_OUT"
 
@@ -54,6 +65,22 @@ t_ok "publish version 1" sh -c "'$NHICTL' publish --key '$d/reg.key' \
     --version 5 --expires-in 1h '$d/b1.json' '$d/a1.json' >'$d/register.json'"
 t_ok "sync installs it" "$NHICTL" sync
 t_grep "sync reports the version" 'installed: version 5' "$T_OUT"
+"$NHICTL" status >"$d/status.out" 2>&1
+t_grep "a moment ago is just now" '^installed: .*\((just now|0m [12]s ago)\)$' \
+    "$d/status.out"
+t_nogrep "never 0m 0s" '0m 0s' "$d/status.out"
+t_fails "publish names the file and line of a bad statement" "$NHICTL" \
+    publish --key "$d/reg.key" --version 99 --expires-in 1h \
+    "$d/b1.json" /etc/passwd
+t_grep "file and line named" '^nhictl: /etc/passwd:1: not a signed statement' \
+    "$T_OUT"
+t_ok "publish streams several files and standard input" sh -c "'$NHICTL' \
+    publish --key '$d/reg.key' --version 99 --expires-in 1h '$d/b1.json' - \
+    <'$d/a1.json' >'$d/multi.json' 2>'$d/multi.err'"
+t_grep "both statements published" 'published version 99: 2 statements' \
+    "$d/multi.err"
+t_ok "the streamed register verifies" "$NHICTL" verify --pub "$d/reg.pub" \
+    "$d/multi.json"
 t_ok "second sync is unchanged" "$NHICTL" sync
 t_grep "unchanged reported" '^unchanged: version 5' "$T_OUT"
 t_ok "status is fresh" "$NHICTL" status
