@@ -790,7 +790,8 @@ START_TEST(accounts_join_only_the_groups_the_host_allows)
 	free(rec);
 
 	/* The issuer's own groups narrow the host's list. */
-	fx.n_rej = 0;
+	while (fx.n_rej > 0)
+		free(fx.rej_msg[--fx.n_rej]);
 	conf_load_issuer(&fx, "account_gids = 1-79999\n", "groups = docker\n");
 	publish(&fx, 2, NOW + 3600);
 	ck_assert_msg(sync_at(&fx, NOW, &r, &e) == 0, "%s", e.msg);
