@@ -9,7 +9,7 @@
 workers=8
 decisions=$(s_size 300 10000)
 installs=$(s_size 10 100)
-pause=$(s_size 0.1 0.5)
+pause=$(s_size 0.1 2)
 
 t_ok "fixture" s_setup
 v=1
