@@ -368,8 +368,6 @@ decide_bindings(const struct nhi_conf *c, const struct nhi_request *r,
 		if (match == NULL || better_match(b, match))
 			match = b;
 	}
-	if (match == NULL)
-		match = pending;
 	if (ambiguous) {
 		d->result = NHI_DENY;
 		d->reason = NHI_R_AMBIGUOUS_OWNER;
@@ -377,6 +375,14 @@ decide_bindings(const struct nhi_conf *c, const struct nhi_request *r,
 		d->result = NHI_ALLOW;
 		d->reason = NHI_R_OK;
 		d->binding = match;
+	} else if (pending != NULL) {
+		/*
+		 * Some key binding could apply, but which one (and whose) is
+		 * known only when sshd shows the key: name no binding yet,
+		 * so the log does not attribute the attempt to anyone.
+		 */
+		d->result = NHI_ALLOW;
+		d->reason = NHI_R_OK;
 	} else {
 		d->result = NHI_DENY;
 		d->reason = best;

@@ -73,6 +73,7 @@ struct inputs {
 	char *account;
 	char *invoker;
 	char *groups[MAX_GROUPS + 1];
+	gid_t gid;		/* the account's primary group */
 	char key_fp[128];
 	struct nhi_request req;
 };
@@ -112,10 +113,17 @@ get_str_item(pam_handle_t *pamh, int type)
 	return nhi_nonempty(p);
 }
 
+/*
+ * sshd is known by its service name, or by SSH_AUTH_INFO_0 when it runs
+ * under another name. The variable alone is not enough: another module
+ * could put it into su's environment, and a key "still to come" must
+ * never be assumed for a setuid program a person runs. sshd runs its
+ * PAM stages as root; su and sudo run with the invoker's real uid.
+ */
 static enum program
 program_of(pam_handle_t *pamh, const char *service)
 {
-	if (pam_getenv(pamh, "SSH_AUTH_INFO_0") != NULL)
+	if (pam_getenv(pamh, "SSH_AUTH_INFO_0") != NULL && getuid() == 0)
 		return PROG_SSHD;
 	if (service == NULL)
 		return PROG_OTHER;
@@ -159,23 +167,61 @@ lookup_pw(const char *name, uid_t uid, struct passwd *pw,
 	return 0;
 }
 
-/* The local group names of the account, for govern_groups. */
+/*
+ * Whether the user is a member of group name (as primary group or listed
+ * member). Returns 1 or 0, or -1 when the group could not be read, which
+ * the caller counts as membership: a governed account must never slip
+ * out of governance because a lookup failed or a group line was long.
+ */
 static int
-gather_groups(struct inputs *in, const char *name, gid_t gid)
+is_group_member(const char *group, const char *user, gid_t gid)
 {
-	gid_t gids[MAX_GROUPS];
-	struct group gr, *grp;
-	char buf[16384];
-	int i, n = MAX_GROUPS, k = 0;
+	struct group gr, *grp = NULL;
+	size_t len = 16384;
+	char *buf = NULL, *nbuf, **m;
+	int r, member = -1;
 
-	/* A user in more groups than fit is matched on the first ones. */
-	if (getgrouplist(name, gid, gids, &n) < 0)
-		n = MAX_GROUPS;
-	for (i = 0; i < n && k < MAX_GROUPS; i++) {
-		if (getgrgid_r(gids[i], &gr, buf, sizeof(buf), &grp) != 0 ||
-		    grp == NULL)
+	for (;;) {
+		if ((nbuf = realloc(buf, len)) == NULL)
+			goto out;
+		buf = nbuf;
+		r = getgrnam_r(group, &gr, buf, len, &grp);
+		if (r != ERANGE)
+			break;
+		if (len >= PW_BUF_MAX * 16)
+			goto out;
+		len *= 2;
+	}
+	if (r != 0)
+		goto out;
+	member = 0;
+	if (grp == NULL)
+		goto out;
+	if (grp->gr_gid == gid)
+		member = 1;
+	for (m = grp->gr_mem; member == 0 && m != NULL && *m != NULL; m++)
+		if (strcmp(*m, user) == 0)
+			member = 1;
+out:
+	free(buf);
+	return member;
+}
+
+/*
+ * The governing groups (govern_groups of the config) the account belongs
+ * to. Only those groups are looked up, so the cost does not grow with the
+ * number of groups a user has, and no cap can hide one of them.
+ */
+static int
+gather_groups(struct inputs *in, const struct nhi_strv *govern,
+    const char *name, gid_t gid)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < govern->n && k < MAX_GROUPS; i++) {
+		if (is_group_member(govern->v[i], name, gid) == 0)
 			continue;
-		if ((in->groups[k] = strdup(grp->gr_name)) == NULL)
+		if ((in->groups[k] = strdup(govern->v[i])) == NULL)
 			return -1;
 		k++;
 	}
@@ -183,23 +229,44 @@ gather_groups(struct inputs *in, const char *name, gid_t gid)
 	return 0;
 }
 
+/*
+ * The account as the system knows it. A login name is only one way to
+ * reach a uid: "toor" with uid 0 is root, and a case-insensitive
+ * directory answers "DEPLOY" for deploy. The decision is made for the
+ * uid's own name (the one getpwuid gives, which logs and audit show), so
+ * an alias or another spelling cannot step around govern_users.
+ */
 static int
-gather_account(struct inputs *in)
+gather_account(pam_handle_t *pamh, struct inputs *in)
 {
-	struct passwd pw, *pwp = NULL;
-	char *buf = NULL;
+	struct passwd pw, *pwp = NULL, cpw, *cpwp = NULL;
+	char *buf = NULL, *cbuf = NULL, *name;
 	int r = -1;
 
 	if (lookup_pw(in->account, 0, &pw, &pwp, &buf) != 0)
 		goto out;
 	in->req.account_known = pwp != NULL;
-	if (pwp != NULL) {
-		in->req.account_uid = pwp->pw_uid;
-		if (gather_groups(in, in->account, pwp->pw_gid) != 0)
+	if (pwp == NULL) {
+		r = 0;
+		goto out;
+	}
+	in->req.account_uid = pwp->pw_uid;
+	in->gid = pwp->pw_gid;
+	if (lookup_pw(NULL, pwp->pw_uid, &cpw, &cpwp, &cbuf) != 0)
+		goto out;
+	if (cpwp != NULL && strcmp(cpwp->pw_name, in->account) != 0) {
+		pam_syslog(pamh, LOG_NOTICE, "\"%.32s\" is uid %lu, whose "
+		    "name is \"%.32s\": deciding for \"%.32s\"", in->account,
+		    (unsigned long)pwp->pw_uid, cpwp->pw_name, cpwp->pw_name);
+		if ((name = strdup(cpwp->pw_name)) == NULL)
 			goto out;
+		free(in->account);
+		in->account = name;
+		in->req.account = name;
 	}
 	r = 0;
 out:
+	free(cbuf);
 	free(buf);
 	return r;
 }
@@ -308,7 +375,7 @@ gather(pam_handle_t *pamh, const struct args *a, enum stage st,
 	in->req.tty = get_str_item(pamh, PAM_TTY);
 	in->req.now = (int64_t)time(NULL);
 	in->req.account_groups = (const char *const *)in->groups;
-	if (gather_account(in) != 0)
+	if (gather_account(pamh, in) != 0)
 		return PAM_BUF_ERR;
 
 	if (in->prog == PROG_SSHD)
@@ -511,7 +578,7 @@ report(pam_handle_t *pamh, int flags, const struct args *a, enum stage st,
     const struct nhi_err *e)
 {
 	const char *refusal;
-	char line[2048];
+	char line[NHI_LOGLINE_MAX];
 	int prio;
 
 	if (d->result == NHI_IGNORE) {
@@ -573,6 +640,14 @@ run(pam_handle_t *pamh, int flags, int argc, const char **argv,
 	}
 
 	load(&a, in.account, &c, &x, &v, &e);
+	/* A revoked key loses every binding, a checkout's included. */
+	in.req.key_denied = nhi_pamidx_key_denied(x, in.req.key_fp);
+	/* Groups matter only to govern_groups; most hosts have none. */
+	if (c != NULL && c->govern_groups.n > 0 && in.req.account_known &&
+	    gather_groups(&in, &c->govern_groups, in.account, in.gid) != 0) {
+		rc = PAM_BUF_ERR;
+		goto out;
+	}
 	if (a.mode >= 0)
 		audit = a.mode == NHI_MODE_AUDIT;
 	else

@@ -35,6 +35,8 @@ cat "$T/keys/alice.pub" "$T/keys/mallory.pub" \
 chown -R 70001:70001 "$T/home/$ACCT"
 
 nhi_init 'nhi-*'
+# The account's supplementary group must be one the host allows.
+sed -i "s|^state_dir = .*|&\naccount_groups = nhi-ops|" "$CONF"
 # The state folder is root's alone; the NSS index must be readable by
 # every process, the account's own session included.
 mkdir -m 755 "$T/nss"

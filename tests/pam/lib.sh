@@ -283,8 +283,8 @@ log_match() {
 # accounts given as arguments, and an empty register installed.
 nhi_init() {
 	N="$T/nhi"
-	mkdir -p "$N/state" "$N/stmt"
-	chmod 700 "$N/state"
+	mkdir -p "$N/state" "$N/stmt" "$N/log"
+	chmod 700 "$N/state" "$N/log"
 	"$NHICTL" keygen "$N/issuer" >/dev/null
 	"$NHICTL" keygen "$N/register" >/dev/null
 	CONF="$N/nhi.conf"
@@ -295,6 +295,7 @@ host_name = testhost
 govern_users = $(echo "$*" | sed 's/ /, /g')
 clock_skew = 1s
 state_dir = $N/state
+log_dir = $N/log
 passwd_file = $T/etc/passwd
 group_file = $T/etc/group
 

@@ -106,4 +106,52 @@ log_mark
 as alice sudo -n -u carol id -un >"$T/out" 2>&1
 check "sudo to a human account: untouched" grep -qx carol "$T/out"
 
+# Another name for a governed uid is the governed account: deploy2 has
+# deploy's uid, so su to it is decided (and refused) as deploy.
+printf 'deploy2:x:2201:2201::/:/bin/sh\n' >>/etc/passwd
+log_mark
+as bob su deploy2 -c 'echo su-ran' >"$T/out" 2>&1
+check "su to an alias of a governed uid: refused" \
+    sh -c '! grep -q su-ran "$1"' - "$T/out"
+check "su to an alias: decided and logged as deploy" \
+    log_has 'pam_nhi\(su:account\): result=deny service=su account=deploy ' \
+    'invoker=bob'
+log_mark
+as alice su deploy2 -c 'echo su-ran' >"$T/out" 2>&1
+check "su to an alias: the bound invoker gets in" grep -qx su-ran "$T/out"
+
+# govern_groups: a member of a governing group is governed, however long
+# the group's line and however many groups the member is in.
+add_user grpuser 2210
+i=0
+members=
+while [ $i -lt 3000 ]; do
+	members="${members}m$i,"
+	i=$((i + 1))
+done
+printf 'shared:x:2400:%sgrpuser\n' "$members" >>/etc/group
+i=0
+while [ $i -lt 80 ]; do
+	printf 'many%d:x:%d:grpuser\n' $i $((2500 + i)) >>/etc/group
+	i=$((i + 1))
+done
+printf 'shared2:x:2600:grpuser\n' >>/etc/group
+# (Top-level keys go before the first [issuer] section.)
+sed -i '1i govern_groups = shared, shared2' "$CONF"
+log_mark
+as bob su grpuser -c 'echo su-ran' >"$T/out" 2>&1
+check "govern_groups: member of a 3000-member group is governed" \
+    sh -c '! grep -q su-ran "$1"' - "$T/out"
+check "govern_groups: refusal logged" \
+    log_has 'pam_nhi\(su:account\): result=deny service=su account=grpuser' \
+    'reason=no-binding'
+sed -i 's/^shared:x:2400:.*/shared:x:2400:/' /etc/group
+log_mark
+as bob su grpuser -c 'echo su-ran' >"$T/out" 2>&1
+check "govern_groups: the 82nd group still governs" \
+    log_has 'pam_nhi\(su:account\): result=deny service=su account=grpuser'
+as bob su carol -c 'echo su-ran' >"$T/out" 2>&1
+check "govern_groups: a non-member stays ungoverned" \
+    sh -c '! grep -q "pam_nhi(su:account).*account=carol" "$1"' - "$T/syslog"
+
 done_testing

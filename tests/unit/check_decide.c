@@ -717,10 +717,14 @@ START_TEST(test_case)
 	    "case '%s': got %s/%s, want %s/%s", c->name,
 	    nhi_result_name(d.result), nhi_reason_name(d.reason),
 	    nhi_result_name(c->want), nhi_reason_name(c->why));
+	/* A key still to come names no binding: nobody is attributed. */
 	if (d.result == NHI_ALLOW && d.reason == NHI_R_OK &&
 	    c->cred != NHI_SEEN_PENDING)
 		ck_assert_msg(d.binding != NULL, "case '%s': no binding",
 		    c->name);
+	if (c->cred == NHI_SEEN_PENDING && c->b[0].kind == NHI_CRED_SSH_KEY)
+		ck_assert_msg(d.binding == NULL, "case '%s': a binding named "
+		    "before the key was seen", c->name);
 	ck_assert(d.would_deny == (c->audit && c->why != NHI_R_OK));
 	nhi_view_clear(&v);
 	nhi_pamidx_close(x);
