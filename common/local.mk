@@ -14,6 +14,7 @@ common_libnhicore_la_SOURCES = \
 	common/pamidx.h common/pamidx.c \
 	common/nssidx.h common/nssidx.c \
 	common/decide.h common/decide.c \
+	common/account.h common/account.c \
 	common/authinfo.h common/authinfo.c \
 	common/logline.h common/logline.c \
 	common/audit.h common/audit.c \

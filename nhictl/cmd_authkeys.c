@@ -14,13 +14,12 @@
 #include "config.h"
 
 #include <getopt.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "account.h"
 #include "cli.h"
 #include "decide.h"
 #include "nhictl.h"
@@ -103,33 +102,6 @@ print_key(const struct nhi_binding *b)
 	printf(" %s nhi:%s:%s\n", b->cred_key, b->id, b->owner);
 }
 
-/* Fills the request's account fields the governed rules look at. */
-static char **
-account_facts(const char *user, struct nhi_request *r)
-{
-	struct passwd *pw;
-	gid_t gids[64];
-	int n = 64, i, k = 0;
-	char **names;
-
-	if ((pw = getpwnam(user)) == NULL)
-		return NULL;
-	r->account_known = true;
-	r->account_uid = pw->pw_uid;
-	if (getgrouplist(user, pw->pw_gid, gids, &n) < 0)
-		n = 64;
-	if ((names = calloc((size_t)n + 1, sizeof(*names))) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		struct group *gr = getgrgid(gids[i]);
-
-		if (gr != NULL && (names[k] = strdup(gr->gr_name)) != NULL)
-			k++;
-	}
-	r->account_groups = (const char *const *)names;
-	return names;
-}
-
 int
 cmd_authorized_keys(int argc, char **argv)
 {
@@ -139,12 +111,13 @@ cmd_authorized_keys(int argc, char **argv)
 	struct nhi_conf *c = NULL;
 	struct nhi_view v;
 	struct nhi_err e = { "" };
-	char **groups = NULL;
+	struct nhi_local_account acct;
 	size_t i;
 	int ch, r = CLI_FAIL;
 
 	memset(&req, 0, sizeof(req));
 	memset(&v, 0, sizeof(v));
+	memset(&acct, 0, sizeof(acct));
 	req.service = "sshd";
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", authkeys_opts, NULL)) != -1) {
@@ -163,7 +136,11 @@ cmd_authorized_keys(int argc, char **argv)
 
 	if ((c = cli_conf(cpath)) == NULL)
 		goto out;
-	groups = account_facts(req.account, &req);
+	/* The same account pam_nhi decides for: an alias is its uid's name. */
+	if (nhi_local_account(req.account, &acct) != 0 ||
+	    nhi_local_account_groups(&acct, &c->govern_groups) != 0)
+		goto out;
+	nhi_local_account_request(&acct, &req);
 	if (nhi_pamidx_open(c->pam_index, &x, &e) != 0) {
 		nhictl_err("authorized-keys: %s", e.msg);
 		goto out;
@@ -181,11 +158,7 @@ cmd_authorized_keys(int argc, char **argv)
 	}
 	r = CLI_OK;
 out:
-	if (groups != NULL) {
-		for (i = 0; groups[i] != NULL; i++)
-			free(groups[i]);
-		free(groups);
-	}
+	nhi_local_account_clear(&acct);
 	nhi_view_clear(&v);
 	nhi_pamidx_close(x);
 	nhi_conf_free(c);

@@ -4,15 +4,14 @@
 #include "config.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <syslog.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "cli.h"
 #include "decide.h"
 #include "dlog.h"
@@ -402,27 +401,6 @@ static const struct option check_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* The local group names of an account, NULL-terminated, for the rules. */
-static char **
-account_groups(const struct passwd *pw)
-{
-	gid_t gids[256];
-	int n = 256, i, k = 0;
-	char **names;
-
-	if (getgrouplist(pw->pw_name, pw->pw_gid, gids, &n) < 0)
-		n = 256;
-	if ((names = calloc((size_t)n + 1, sizeof(*names))) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		struct group *g = getgrgid(gids[i]);
-
-		if (g != NULL && (names[k] = strdup(g->gr_name)) != NULL)
-			k++;
-	}
-	return names;
-}
-
 static int
 check_key(const char *path, char *fp, size_t len)
 {
@@ -453,15 +431,16 @@ cmd_check(int argc, char **argv)
 	struct nhi_decision d;
 	struct nhi_pamidx *x = NULL;
 	struct nhi_conf *c = NULL;
-	struct passwd *pw;
+	struct nhi_local_account acct;
 	struct nhi_view v;
 	struct nhi_err e;
-	char fp[128] = "", line[2048], **groups = NULL;
+	char fp[128] = "", line[NHI_LOGLINE_MAX];
 	size_t i;
 	int ch, r = CLI_USAGE;
 
 	memset(&req, 0, sizeof(req));
 	memset(&v, 0, sizeof(v));
+	memset(&acct, 0, sizeof(acct));
 	req.now = cli_now();
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", check_opts, NULL)) != -1) {
@@ -505,12 +484,14 @@ cmd_check(int argc, char **argv)
 		if ((c->host_name = strdup(host)) == NULL)
 			goto out;
 	}
-	if ((pw = getpwnam(req.account)) != NULL) {
-		req.account_known = true;
-		req.account_uid = pw->pw_uid;
-		groups = account_groups(pw);
-		req.account_groups = (const char *const *)groups;
-	}
+	if (nhi_local_account(req.account, &acct) != 0 ||
+	    nhi_local_account_groups(&acct, &c->govern_groups) != 0)
+		goto out;
+	if (acct.alias)
+		printf("note: %s is uid %lu, whose name is %s: deciding for "
+		    "%s\n", req.account, (unsigned long)acct.uid, acct.name,
+		    acct.name);
+	nhi_local_account_request(&acct, &req);
 	if (nhi_pamidx_open(c->pam_index, &x, &e) == 0) {
 		if (nhi_pamidx_view(x, req.account, &v, &e) != 0) {
 			nhictl_err("check: %s", e.msg);
@@ -543,11 +524,7 @@ cmd_check(int argc, char **argv)
 	}
 	r = d.result == NHI_DENY ? 1 : 0;
 out:
-	if (groups != NULL) {
-		for (i = 0; groups[i] != NULL; i++)
-			free(groups[i]);
-		free(groups);
-	}
+	nhi_local_account_clear(&acct);
 	nhi_view_clear(&v);
 	nhi_pamidx_close(x);
 	nhi_conf_free(c);

@@ -24,8 +24,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +38,7 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
+#include "account.h"
 #include "audit.h"
 #include "authinfo.h"
 #include "conf.h"
@@ -55,8 +54,6 @@
 #define DEFAULT_STATE_DIR "/var/lib/nhi"
 #define DEFAULT_LOG_DIR "/var/log/nhi"
 #define SESSION_DATA "pam_nhi_session"
-#define MAX_GROUPS 64
-#define PW_BUF_MAX (1024 * 1024)
 
 enum stage { STAGE_AUTH, STAGE_ACCOUNT, STAGE_SESSION };
 enum program { PROG_SSHD, PROG_SUDO, PROG_OTHER };
@@ -70,10 +67,8 @@ struct args {
 /* What was gathered about one call; owns every string it points to. */
 struct inputs {
 	enum program prog;
-	char *account;
+	struct nhi_local_account acct;
 	char *invoker;
-	char *groups[MAX_GROUPS + 1];
-	gid_t gid;		/* the account's primary group */
 	char key_fp[128];
 	struct nhi_request req;
 };
@@ -135,173 +130,25 @@ program_of(pam_handle_t *pamh, const char *service)
 }
 
 /*
- * getpwnam_r / getpwuid_r with a buffer that grows on ERANGE. Returns 0
- * with *ret_pw set (NULL when there is no such user) and *ret_buf to free,
- * or -1 on allocation failure.
- */
-static int
-lookup_pw(const char *name, uid_t uid, struct passwd *pw,
-    struct passwd **ret_pw, char **ret_buf)
-{
-	size_t len = 4096;
-	char *buf = NULL, *nbuf;
-	int r;
-
-	for (;;) {
-		if ((nbuf = realloc(buf, len)) == NULL) {
-			free(buf);
-			return -1;
-		}
-		buf = nbuf;
-		if (name != NULL)
-			r = getpwnam_r(name, pw, buf, len, ret_pw);
-		else
-			r = getpwuid_r(uid, pw, buf, len, ret_pw);
-		if (r != ERANGE || len >= PW_BUF_MAX)
-			break;
-		len *= 2;
-	}
-	if (r != 0)
-		*ret_pw = NULL;
-	*ret_buf = buf;
-	return 0;
-}
-
-/*
- * Whether the user is a member of group name (as primary group or listed
- * member). Returns 1 or 0, or -1 when the group could not be read, which
- * the caller counts as membership: a governed account must never slip
- * out of governance because a lookup failed or a group line was long.
- */
-static int
-is_group_member(const char *group, const char *user, gid_t gid)
-{
-	struct group gr, *grp = NULL;
-	size_t len = 16384;
-	char *buf = NULL, *nbuf, **m;
-	int r, member = -1;
-
-	for (;;) {
-		if ((nbuf = realloc(buf, len)) == NULL)
-			goto out;
-		buf = nbuf;
-		r = getgrnam_r(group, &gr, buf, len, &grp);
-		if (r != ERANGE)
-			break;
-		if (len >= PW_BUF_MAX * 16)
-			goto out;
-		len *= 2;
-	}
-	if (r != 0)
-		goto out;
-	member = 0;
-	if (grp == NULL)
-		goto out;
-	if (grp->gr_gid == gid)
-		member = 1;
-	for (m = grp->gr_mem; member == 0 && m != NULL && *m != NULL; m++)
-		if (strcmp(*m, user) == 0)
-			member = 1;
-out:
-	free(buf);
-	return member;
-}
-
-/*
- * The governing groups (govern_groups of the config) the account belongs
- * to. Only those groups are looked up, so the cost does not grow with the
- * number of groups a user has, and no cap can hide one of them.
- */
-static int
-gather_groups(struct inputs *in, const struct nhi_strv *govern,
-    const char *name, gid_t gid)
-{
-	size_t i, k = 0;
-
-	for (i = 0; i < govern->n && k < MAX_GROUPS; i++) {
-		if (is_group_member(govern->v[i], name, gid) == 0)
-			continue;
-		if ((in->groups[k] = strdup(govern->v[i])) == NULL)
-			return -1;
-		k++;
-	}
-	in->groups[k] = NULL;
-	return 0;
-}
-
-/*
- * The account as the system knows it. A login name is only one way to
- * reach a uid: "toor" with uid 0 is root, and a case-insensitive
- * directory answers "DEPLOY" for deploy. The decision is made for the
- * uid's own name (the one getpwuid gives, which logs and audit show), so
- * an alias or another spelling cannot step around govern_users.
- */
-static int
-gather_account(pam_handle_t *pamh, struct inputs *in)
-{
-	struct passwd pw, *pwp = NULL, cpw, *cpwp = NULL;
-	char *buf = NULL, *cbuf = NULL, *name;
-	int r = -1;
-
-	if (lookup_pw(in->account, 0, &pw, &pwp, &buf) != 0)
-		goto out;
-	in->req.account_known = pwp != NULL;
-	if (pwp == NULL) {
-		r = 0;
-		goto out;
-	}
-	in->req.account_uid = pwp->pw_uid;
-	in->gid = pwp->pw_gid;
-	if (lookup_pw(NULL, pwp->pw_uid, &cpw, &cpwp, &cbuf) != 0)
-		goto out;
-	if (cpwp != NULL && strcmp(cpwp->pw_name, in->account) != 0) {
-		pam_syslog(pamh, LOG_NOTICE, "\"%.32s\" is uid %lu, whose "
-		    "name is \"%.32s\": deciding for \"%.32s\"", in->account,
-		    (unsigned long)pwp->pw_uid, cpwp->pw_name, cpwp->pw_name);
-		if ((name = strdup(cpwp->pw_name)) == NULL)
-			goto out;
-		free(in->account);
-		in->account = name;
-		in->req.account = name;
-	}
-	r = 0;
-out:
-	free(cbuf);
-	free(buf);
-	return r;
-}
-
-/*
  * The person who ran su or sudo: the real uid of the setuid program.
  * PAM_RUSER is set by the caller and is only compared, never trusted.
  */
 static int
 gather_invoker(pam_handle_t *pamh, struct inputs *in)
 {
-	struct passwd pw, *pwp = NULL;
-	const char *ruser;
-	char *buf = NULL;
-	int r = -1;
+	const char *ruser = get_str_item(pamh, PAM_RUSER);
 
-	if (lookup_pw(NULL, getuid(), &pw, &pwp, &buf) != 0)
-		goto out;
-	ruser = get_str_item(pamh, PAM_RUSER);
-	if (pwp == NULL) {
+	if (nhi_uid_name(getuid(), &in->invoker) != 0)
+		return -1;
+	if (in->invoker == NULL)
 		pam_syslog(pamh, LOG_NOTICE,
 		    "real uid %lu has no name; deciding without an invoker",
 		    (unsigned long)getuid());
-	} else if ((in->invoker = strdup(pwp->pw_name)) == NULL) {
-		goto out;
-	}
-	if (ruser != NULL && in->invoker != NULL &&
-	    strcmp(ruser, in->invoker) != 0)
+	else if (ruser != NULL && strcmp(ruser, in->invoker) != 0)
 		pam_syslog(pamh, LOG_NOTICE,
 		    "PAM_RUSER \"%.32s\" is not the real uid's name \"%.32s\"; "
 		    "using the real uid", ruser, in->invoker);
-	r = 0;
-out:
-	free(buf);
-	return r;
+	return 0;
 }
 
 /* The key sshd reports; none (and a note) when it cannot be read. */
@@ -337,12 +184,8 @@ gather_key(pam_handle_t *pamh, const struct args *a, struct inputs *in,
 static void
 inputs_free(struct inputs *in)
 {
-	size_t i;
-
-	free(in->account);
+	nhi_local_account_clear(&in->acct);
 	free(in->invoker);
-	for (i = 0; i < MAX_GROUPS && in->groups[i] != NULL; i++)
-		free(in->groups[i]);
 }
 
 /*
@@ -368,15 +211,16 @@ gather(pam_handle_t *pamh, const struct args *a, enum stage st,
 		pam_syslog(pamh, LOG_ERR, "no user name to decide for");
 		return PAM_USER_UNKNOWN;
 	}
-	if ((in->account = strdup(user)) == NULL)
+	if (nhi_local_account(user, &in->acct) != 0)
 		return PAM_BUF_ERR;
-	in->req.account = in->account;
+	if (in->acct.alias)
+		pam_syslog(pamh, LOG_NOTICE, "\"%.32s\" is uid %lu, whose name "
+		    "is \"%.32s\": deciding for \"%.32s\"", user,
+		    (unsigned long)in->acct.uid, in->acct.name, in->acct.name);
+	nhi_local_account_request(&in->acct, &in->req);
 	in->req.rhost = get_str_item(pamh, PAM_RHOST);
 	in->req.tty = get_str_item(pamh, PAM_TTY);
 	in->req.now = (int64_t)time(NULL);
-	in->req.account_groups = (const char *const *)in->groups;
-	if (gather_account(pamh, in) != 0)
-		return PAM_BUF_ERR;
 
 	if (in->prog == PROG_SSHD)
 		gather_key(pamh, a, in, st);
@@ -545,7 +389,7 @@ record(pam_handle_t *pamh, const struct args *a, enum stage st,
 			l.deny = true;
 			l.reason = "audit-unavailable";
 			pam_syslog(pamh, LOG_ERR, "%s; require_audit is set: "
-			    "refusing %.100s", e.msg, in->account);
+			    "refusing %.100s", e.msg, in->acct.name);
 		} else if (a->debug) {
 			pam_syslog(pamh, LOG_DEBUG, "%s", e.msg);
 		}
@@ -584,7 +428,7 @@ report(pam_handle_t *pamh, int flags, const struct args *a, enum stage st,
 	if (d->result == NHI_IGNORE) {
 		if (a->debug)
 			pam_syslog(pamh, LOG_DEBUG, "%.100s is not governed",
-			    in->account);
+			    in->acct.name);
 		return PAM_IGNORE;
 	}
 	if (nhi_logline(&in->req, d, v, line, sizeof(line)) != 0)
@@ -639,12 +483,12 @@ run(pam_handle_t *pamh, int flags, int argc, const char **argv,
 		goto out;
 	}
 
-	load(&a, in.account, &c, &x, &v, &e);
+	load(&a, in.acct.name, &c, &x, &v, &e);
 	/* A revoked key loses every binding, a checkout's included. */
 	in.req.key_denied = nhi_pamidx_key_denied(x, in.req.key_fp);
 	/* Groups matter only to govern_groups; most hosts have none. */
-	if (c != NULL && c->govern_groups.n > 0 && in.req.account_known &&
-	    gather_groups(&in, &c->govern_groups, in.account, in.gid) != 0) {
+	if (c != NULL && c->govern_groups.n > 0 &&
+	    nhi_local_account_groups(&in.acct, &c->govern_groups) != 0) {
 		rc = PAM_BUF_ERR;
 		goto out;
 	}
