@@ -43,7 +43,7 @@ INTEGRATION_TESTS = \
 	tests/integration/cli.sh \
 	tests/integration/manlint.sh
 TESTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/tap.sh
 
 # The accountability trail: decision log and audit records (unit), and a
 # real auditd with sshd and nhictl sync (root; skipped otherwise).

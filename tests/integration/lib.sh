@@ -8,19 +8,15 @@
 # Output of a failing command is shown as TAP comments.
 
 set -u
-t_n=0
-t_failed=0
 : "${top_builddir:=$(pwd)}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+. "$top_srcdir/tests/tap.sh"
 NHICTL=${NHICTL:-$top_builddir/nhictl/nhictl}
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/nhi-t.XXXXXX")
 T_OUT=$T_TMP/.out
 
-t_pass() { t_n=$((t_n + 1)); echo "ok $t_n - $*"; }
-t_fail() {
-	t_n=$((t_n + 1)); t_failed=$((t_failed + 1))
-	echo "not ok $t_n - $*"
-}
+t_pass() { ok "$*"; }
+t_fail() { not_ok "$*"; }
 t_show() { sed 's/^/# /' "$T_OUT" | head -n 40; }
 t_ok() {
 	_t_d=$1; shift
@@ -41,13 +37,9 @@ t_nogrep() {
 		grep -E -- "$2" "$3" | sed 's/^/#   /' | head -n 5
 	else t_pass "$1"; fi
 }
-t_eq() {
-	if [ "$2" = "$3" ]; then t_pass "$1"
-	else t_fail "$1"; echo "# want: $2"; echo "# got:  $3"; fi
-}
+t_eq() { is "$@"; }
 t_skip_all() { echo "1..0 # SKIP $*"; rm -rf "$T_TMP"; exit 0; }
 t_done() {
-	echo "1..$t_n"
 	rm -rf "$T_TMP"
-	[ "$t_failed" -eq 0 ]
+	done_testing
 }

@@ -14,33 +14,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/nhi-nss.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 chmod 755 "$tmp"
 
-n=0
-failed=0
-echo 1..17
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
-	shift
-	for l in "$@"; do
-		echo "# $l"
-	done
-}
-
-# is DESCRIPTION EXPECTED ACTUAL
-is() {
-	if [ "$2" = "$3" ]; then
-		ok "$1"
-	else
-		not_ok "$1" "expected: $2" "got:      $3"
-	fi
-}
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/tap.sh"
 
 # A sanitizer build of the module needs its runtime loaded first.
 preload=
@@ -127,4 +101,4 @@ is "the module exports only _nss_nhi_*" "" "$others"
 count=$(nm -D --defined-only "$so" | grep -c ' T _nss_nhi_')
 is "all eleven entry points are exported" 11 "$count"
 
-[ "$failed" -eq 0 ]
+done_testing

@@ -10,37 +10,13 @@
 #
 # Output is TAP: ok/not_ok print one line each; the plan comes last.
 
-t_n=0
-t_failed=0
+. "$top_srcdir/tests/tap.sh"
 t_pids=
-
-ok() {
-	t_n=$((t_n + 1))
-	echo "ok $t_n - $*"
-}
-
-not_ok() {
-	t_n=$((t_n + 1))
-	t_failed=$((t_failed + 1))
-	echo "not ok $t_n - $*"
-}
-
-# check DESCRIPTION COMMAND...: one test point from a command's status.
-check() {
-	t_desc=$1
-	shift
-	if "$@"; then ok "$t_desc"; else not_ok "$t_desc"; fi
-}
 
 # Prints a file into the TAP stream as diagnostics (after a failure).
 diag_file() {
 	[ -f "$1" ] || return 0
 	sed 's/^/# /' "$1" | tail -n "${2:-20}"
-}
-
-done_testing() {
-	echo "1..$t_n"
-	[ "$t_failed" -eq 0 ]
 }
 
 ns_enter() {
