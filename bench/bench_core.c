@@ -48,13 +48,10 @@ die(const char *what, const struct nhi_err *e)
 static struct nhi_seckey *
 make_key(const char *name)
 {
-	struct nhi_seckey *k = calloc(1, sizeof(*k));
+	struct nhi_seckey *k = nhi_seckey_generate(name);
 
 	if (k == NULL)
 		die("out of memory", NULL);
-	crypto_sign_keypair(k->pk, k->sk);
-	nhi_keyid(k->pk, k->keyid);
-	k->name = strdup(name);
 	return k;
 }
 

@@ -210,6 +210,22 @@ fail:
 	return -1;
 }
 
+struct nhi_seckey *
+nhi_seckey_generate(const char *name)
+{
+	struct nhi_seckey *k;
+
+	if (nhi_crypto_init() != 0 || (k = calloc(1, sizeof(*k))) == NULL)
+		return NULL;
+	crypto_sign_keypair(k->pk, k->sk);
+	nhi_keyid(k->pk, k->keyid);
+	if ((k->name = strdup(name)) == NULL) {
+		nhi_seckey_free(k);
+		return NULL;
+	}
+	return k;
+}
+
 int
 nhi_keygen(const char *base, const char *name, struct nhi_err *e)
 {

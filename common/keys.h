@@ -38,6 +38,8 @@ bool nhi_valid_keyid(const char *s);
  * may read.
  */
 int nhi_keygen(const char *base, const char *name, struct nhi_err *e);
+/* A new random key held only in memory (tests, benchmarks, ephemera). */
+struct nhi_seckey *nhi_seckey_generate(const char *name);
 int nhi_seckey_load(const char *path, struct nhi_seckey **ret,
     struct nhi_err *e);
 void nhi_seckey_free(struct nhi_seckey *k);	/* wipes */

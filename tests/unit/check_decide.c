@@ -412,12 +412,9 @@ static struct nhi_conf *conf;
 static struct nhi_seckey *
 make_key(const char *name)
 {
-	struct nhi_seckey *k = calloc(1, sizeof(*k));
+	struct nhi_seckey *k = nhi_seckey_generate(name);
 
 	ck_assert_ptr_nonnull(k);
-	crypto_sign_keypair(k->pk, k->sk);
-	nhi_keyid(k->pk, k->keyid);
-	k->name = strdup(name);
 	return k;
 }
 

@@ -25,13 +25,9 @@
 static struct nhi_seckey *
 key_new(const char *name)
 {
-	struct nhi_seckey *k = calloc(1, sizeof(*k));
+	struct nhi_seckey *k = nhi_seckey_generate(name);
 
 	ck_assert_ptr_nonnull(k);
-	ck_assert_int_eq(nhi_crypto_init(), 0);
-	crypto_sign_keypair(k->pk, k->sk);
-	nhi_keyid(k->pk, k->keyid);
-	k->name = strdup(name);
 	return k;
 }
 
