@@ -37,3 +37,14 @@ tests_pam_check_pam_SOURCES = tests/pam/check_pam.c
 tests_pam_check_pam_CFLAGS = $(PAM_UNIT_CFLAGS) $(PAM_CFLAGS) \
 	-DPAM_NHI_SO='"$(abs_top_builddir)/pam_nhi/.libs/pam_nhi.so"'
 tests_pam_check_pam_LDADD = common/libnhicore.la $(CHECK_LIBS) $(PAM_LIBS)
+
+# A PAM module directory holds modules only: no libtool archive. The
+# uninstall rule removes the module itself, which libtool would find
+# through the archive.
+install-data-hook: install-pam-nhi
+install-pam-nhi:
+	rm -f $(DESTDIR)$(pammoddir)/pam_nhi.la
+uninstall-hook: uninstall-pam-nhi
+uninstall-pam-nhi:
+	rm -f $(DESTDIR)$(pammoddir)/pam_nhi.so
+.PHONY: install-pam-nhi uninstall-pam-nhi
