@@ -39,7 +39,8 @@ t_nogrep() {
 }
 t_eq() { is "$@"; }
 t_skip_all() { echo "1..0 # SKIP $*"; rm -rf "$T_TMP"; exit 0; }
-t_done() {
-	rm -rf "$T_TMP"
-	done_testing
-}
+# The scratch folder goes on exit, after anything a test's own EXIT trap
+# stops by the pid files it keeps there (a test that sets its own trap
+# removes the folder itself).
+trap 'rm -rf "$T_TMP"' EXIT
+t_done() { done_testing; }
