@@ -58,8 +58,9 @@ make_key(const char *name)
 static char *
 binding(const struct nhi_seckey *k, size_t i, int64_t now)
 {
-	char id[32], account[32], owner[64], approver[] = "approver@example.com";
-	char ticket[] = "OPS-1", *json, *env;
+	char id[32], account[32], owner[64];
+	char approver[] = "approver@example.com", ticket[] = "OPS-1";
+	char *json, *env;
 	struct nhi_binding b;
 	struct nhi_err e;
 

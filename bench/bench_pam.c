@@ -189,7 +189,8 @@ make_register(const char *dir, const char *conf_path, size_t n)
 			die("publish", e.msg);
 		if (fclose(out) != 0)
 			die(path, "cannot write");
-		if (nhi_sync_file(c, path, path, now, NULL, NULL, &res, &e) != 0)
+		if (nhi_sync_file(c, path, path, now, NULL, NULL, &res,
+		    &e) != 0)
 			die("sync", e.msg);
 		if (res.n_bindings != n)
 			die("sync", "not every binding was installed");

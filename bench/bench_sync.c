@@ -234,8 +234,9 @@ sync_child(const struct nhi_conf *c, int64_t now)
 	close(fds[0]);
 	run.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	run.maxrss_mib = (double)ru.ru_maxrss / 1024.0;
-	run.cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec /
-	    1e6 + (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	run.cpu = (double)ru.ru_utime.tv_sec +
+	    (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	    (double)ru.ru_stime.tv_usec / 1e6;
 	return run;
 }
 

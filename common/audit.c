@@ -324,8 +324,8 @@ nhi_audit_config(int64_t version, const char *sha256, const char *source,
 	errno = 0;
 	if (audit_log_user_message(a->fd, AUDIT_USYS_CONFIG, text, NULL, "?",
 	    "?", ok ? 1 : 0) <= 0) {
-		nhi_err_set(e, "audit: the kernel refused a USYS_CONFIG record: "
-		    "%s", strerror(errno != 0 ? errno : EPERM));
+		nhi_err_set(e, "audit: the kernel refused a USYS_CONFIG "
+		    "record: %s", strerror(errno != 0 ? errno : EPERM));
 		goto out;
 	}
 	r = 0;

@@ -58,8 +58,10 @@ struct nhi_request {
 	const char *account;
 	bool account_known;	/* false: no local or NSS entry for it */
 	uint32_t account_uid;
-	const char *const *account_groups;	/* local group names, NULL-ended */
-	const char *invoker;	/* su/sudo: the real uid's name; NULL for sshd */
+	/* The governing groups the account is in, NULL-ended. */
+	const char *const *account_groups;
+	/* su/sudo: the real uid's name; NULL for sshd. */
+	const char *invoker;
 	const char *rhost;	/* numeric address, or NULL */
 	const char *tty;
 	enum nhi_cred_seen cred;
@@ -76,7 +78,8 @@ struct nhi_request {
 struct nhi_decision {
 	enum nhi_result result;
 	enum nhi_reason reason;
-	const struct nhi_binding *binding;	/* the match; points into view */
+	/* The binding that matched; points into the view. */
+	const struct nhi_binding *binding;
 	bool would_deny;	/* audit mode turned a deny into an allow */
 };
 

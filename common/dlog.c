@@ -746,7 +746,8 @@ checkpoint_ok(json_object *o, const struct vline *l, const unsigned char *pk,
 	checkpoint_message(&ri, msg, sizeof(msg));
 	if (nhi_b64_decode(b64, strlen(b64), &sig, &n) != 0 ||
 	    n != NHI_SIG_LEN || !nhi_verify(pk, msg, strlen(msg), sig)) {
-		(void)snprintf(why, len, "checkpoint signature does not verify");
+		(void)snprintf(why, len,
+		    "checkpoint signature does not verify");
 		goto out;
 	}
 	ok = true;
@@ -972,9 +973,10 @@ verify(const char *buf, size_t len, const unsigned char *pk,
 		}
 		if (h != NULL && l->seq == h->seq &&
 		    strcmp(l->hash, h->hash) != 0) {
-			fault(r, NHI_DLOG_EDITED, i + 1, l->seq, "line %zu (seq "
-			    "%lld) differs from the host's copy of its newest "
-			    "checkpoint", i + 1, (long long)l->seq);
+			fault(r, NHI_DLOG_EDITED, i + 1, l->seq,
+			    "line %zu (seq %lld) differs from the host's copy "
+			    "of its newest checkpoint", i + 1,
+			    (long long)l->seq);
 			break;
 		}
 		if (strcmp(l->kind, "checkpoint") != 0) {

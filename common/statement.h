@@ -39,7 +39,7 @@ struct nhi_binding {
 	char *account;
 	enum nhi_cred_kind cred_kind;
 	char *cred_key;		/* ssh-key: "TYPE BASE64" as issued */
-	char cred_fp[64];	/* ssh-key: "SHA256:..." derived from cred_key */
+	char cred_fp[64];	/* ssh-key: "SHA256:...", from cred_key */
 	char *cred_user;	/* user: the invoking person's login */
 	struct nhi_strv hosts;
 	struct nhi_strv services;

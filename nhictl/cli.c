@@ -117,8 +117,8 @@ cli_seckey(const char *path)
 		head[strcspn(head, " \t\r\n")] = '\0';
 		if (strcmp(head, "nhi-ed25519-secret") != 0) {
 			nhictl_err("%s: not a secret key%s", path,
-			    strcmp(head, "nhi-ed25519") == 0 ? " (a public key: "
-			    "give the .key file)" : "");
+			    strcmp(head, "nhi-ed25519") == 0 ?
+				" (a public key: give the .key file)" : "");
 			nhi_wipe(head, sizeof(head));
 			return NULL;
 		}
@@ -153,7 +153,8 @@ cli_print_time(FILE *f, const char *label, int64_t t, int64_t now)
 		fprintf(f, "%" PRId64 "d %" PRId64 "h", a / 86400,
 		    a % 86400 / 3600);
 	else if (a >= 3600)
-		fprintf(f, "%" PRId64 "h %" PRId64 "m", a / 3600, a % 3600 / 60);
+		fprintf(f, "%" PRId64 "h %" PRId64 "m", a / 3600,
+		    a % 3600 / 60);
 	else
 		fprintf(f, "%" PRId64 "m %" PRId64 "s", a / 60, a % 60);
 	fprintf(f, "%s)\n", d < 0 ? " ago" : " from now");

@@ -329,7 +329,8 @@ cmd_whois(int argc, char **argv)
 		goto out;
 	}
 	if (nhi_parse_int(who, 0, UINT32_MAX, &uid) == 0) {
-		if (nhi_pamidx_account_by_uid(x, (uint32_t)uid, &acc, &e) != 0) {
+		if (nhi_pamidx_account_by_uid(x, (uint32_t)uid, &acc,
+		    &e) != 0) {
 			nhictl_err("whois: %s", e.msg);
 			goto out;
 		}

@@ -141,8 +141,8 @@ static void
 print_report(const char *path, const struct nhi_dlog_report *r)
 {
 	if (r->fault != NHI_DLOG_OK) {
-		printf("%s: %s at line %zu", path, nhi_dlog_fault_name(r->fault),
-		    r->line);
+		printf("%s: %s at line %zu", path,
+		    nhi_dlog_fault_name(r->fault), r->line);
 		if (r->seq >= 0)
 			printf(" (seq %" PRId64 ")", r->seq);
 		printf(": %s\n", r->detail);
@@ -252,8 +252,8 @@ cmd_verify_log(int argc, char **argv)
 		if (nhi_pubkey_load(keypath, pk, &e) == 0)
 			have_pk = true;
 		else
-			fprintf(stderr, "nhictl: log: %s; checkpoint signatures "
-			    "are not checked\n", e.msg);
+			fprintf(stderr, "nhictl: log: %s; checkpoint "
+			    "signatures are not checked\n", e.msg);
 	}
 	/* The host's head describes the live file, not a rotated one. */
 	if (head == NULL && !no_head && (file == NULL ||

@@ -214,7 +214,8 @@ times_from(const struct issue_args *a, int64_t now, struct nhi_binding *b)
 
 	if (a->valid_for != NULL &&
 	    (a->not_before != NULL || a->not_after != NULL)) {
-		nhictl_err("issue: --valid-for excludes --not-before/--not-after");
+		nhictl_err("issue: --valid-for excludes --not-before and "
+		    "--not-after");
 		return -1;
 	}
 	if (a->valid_for != NULL) {

@@ -63,9 +63,9 @@ struct nhi_map {
 /*
  * map_lock guards map_current (which holds one reference of its own),
  * map_checked (when the path last matched map_current, in nanoseconds of
- * the coarse monotonic clock) and the reference counts. It is held only for a few instructions,
- * or while a changed file is mapped; the fork handlers take it around
- * fork so that a child never inherits it locked.
+ * the coarse monotonic clock) and the reference counts. It is held only
+ * for a few instructions, or while a changed file is mapped; the fork
+ * handlers take it around fork so that a child never inherits it locked.
  */
 static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t map_once = PTHREAD_ONCE_INIT;
