@@ -48,7 +48,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    &again, &e) == 0);
 	FUZZ_ASSERT(strcmp(again->payload_type, env->payload_type) == 0);
 	FUZZ_ASSERT(again->payload_len == env->payload_len);
-	FUZZ_ASSERT(memcmp(again->payload, env->payload, env->payload_len) == 0);
+	FUZZ_ASSERT(memcmp(again->payload, env->payload,
+	    env->payload_len) == 0);
 	FUZZ_ASSERT(strcmp(again->keyid, key.keyid) == 0);
 	FUZZ_ASSERT(nhi_dsse_verify(again, key.pk, env->payload_type, &e) == 0);
 out:

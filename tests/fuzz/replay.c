@@ -56,7 +56,8 @@ run_file(const char *path, size_t *count)
 		(void)fprintf(stderr, "replay: %s: read error\n", path);
 		goto out;
 	}
-	/* The input is handed over exactly len bytes long, as libFuzzer does. */
+	/* Each input is handed over exactly len bytes long, as libFuzzer
+	 * does. */
 	{
 		uint8_t *exact = malloc(len > 0 ? len : 1);
 

@@ -623,7 +623,7 @@ expect(const struct call *c, enum op op, int want, const char *msg)
 	return 1;
 }
 
-START_TEST(bad_config_denies_the_pseudonymous_range_and_ignores_the_rest)
+START_TEST(bad_config_denies_the_range_ignores_the_rest)
 {
 	const char *service = bad_config_services[_i];
 	pid_t pid;
@@ -778,26 +778,33 @@ pam_suite(void)
 	tcase_add_test(tc, module_exports_only_its_entry_points);
 	tcase_add_test(tc, ungoverned_user_is_ignored_in_every_stage);
 	tcase_add_test(tc, setcred_is_harmless_for_every_flag);
-	tcase_add_test(tc, missing_config_ignores_accounts_it_cannot_tell_are_governed);
+	tcase_add_test(tc,
+	    missing_config_ignores_accounts_it_cannot_tell_are_governed);
 	tcase_add_test(tc, no_user_is_user_unknown);
 	if (geteuid() == 0) {
-		tcase_add_test(tc, sshd_account_with_key_pending_allows_a_bindable_account);
-		tcase_add_test(tc, sshd_account_refuses_early_when_no_binding_could_apply);
-		tcase_add_test(tc, sshd_session_with_bound_key_allows_and_exports_binding);
+		tcase_add_test(tc,
+		    sshd_account_with_key_pending_allows_a_bindable_account);
+		tcase_add_test(tc,
+		    sshd_account_refuses_early_when_no_binding_could_apply);
+		tcase_add_test(tc,
+		    sshd_session_with_bound_key_allows_and_exports_binding);
 		tcase_add_test(tc, sshd_session_with_unbound_key_is_refused);
-		tcase_add_test(tc, sshd_auth_stage_sees_the_key_when_kbdint_follows);
+		tcase_add_test(tc,
+		    sshd_auth_stage_sees_the_key_when_kbdint_follows);
 		tcase_add_loop_test(tc, sshd_session_refusal_names_the_reason,
 		    0, (int)(sizeof(reason_cases) / sizeof(reason_cases[0])));
 		tcase_add_test(tc, bound_source_allows_an_address_inside);
 		tcase_add_test(tc, su_decides_at_account_with_the_real_uid);
-		tcase_add_test(tc, su_other_invoker_is_refused_whatever_ruser_says);
+		tcase_add_test(tc,
+		    su_other_invoker_is_refused_whatever_ruser_says);
 		tcase_add_test(tc, sudo_ignores_account_and_decides_at_session);
 		tcase_add_test(tc, audit_mode_allows_what_it_would_deny);
-		tcase_add_test(tc, stale_register_denies_governed_and_ignores_others);
+		tcase_add_test(tc,
+		    stale_register_denies_governed_and_ignores_others);
 		tcase_add_loop_test(tc,
-		    bad_config_denies_the_pseudonymous_range_and_ignores_the_rest,
-		    0, (int)(sizeof(bad_config_services) /
-		    sizeof(bad_config_services[0])));
+		    bad_config_denies_the_range_ignores_the_rest, 0,
+		    (int)(sizeof(bad_config_services) /
+			sizeof(bad_config_services[0])));
 		tcase_add_test(tc, missing_conversation_still_refuses);
 		tcase_add_test(tc, null_and_empty_items_are_alike);
 		tcase_add_test(tc, unknown_argument_is_ignored);

@@ -179,7 +179,8 @@ nss_open(const char *so, struct nss *s)
 		return -1;
 	if (s->pwnam(s->user, &pw, buf, sizeof(buf), &err) !=
 	    NSS_STATUS_SUCCESS) {
-		(void)fprintf(stderr, "%s: not found through %s\n", s->user, so);
+		(void)fprintf(stderr, "%s: not found through %s\n",
+		    s->user, so);
 		return -1;
 	}
 	s->uid = pw.pw_uid;
