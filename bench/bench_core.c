@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchgen.h"
 #include "conf.h"
 #include "decide.h"
 #include "dsse.h"
@@ -53,63 +54,6 @@ make_key(const char *name)
 	if (k == NULL)
 		die("out of memory", NULL);
 	return k;
-}
-
-static char *
-binding(const struct nhi_seckey *k, size_t i, int64_t now)
-{
-	char id[32], account[32], owner[64];
-	char approver[] = "approver@example.com", ticket[] = "OPS-1";
-	char *json, *env;
-	struct nhi_binding b;
-	struct nhi_err e;
-
-	memset(&b, 0, sizeof(b));
-	snprintf(id, sizeof(id), "b-%08zx", i);
-	/* About ten bindings per account, as a busy shared account has. */
-	snprintf(account, sizeof(account), "svc-%zu", i / 10);
-	snprintf(owner, sizeof(owner), "person%zu@example.com", i % 5000);
-	b.id = id;
-	b.account = account;
-	b.cred_kind = NHI_CRED_USER;
-	b.cred_user = owner;
-	owner[strcspn(owner, "@")] = '\0';
-	b.owner = owner;
-	b.approver = approver;
-	b.ticket = ticket;
-	if (nhi_strv_split("web-*,@prod", NULL, &b.hosts, &e) != 0 ||
-	    nhi_strv_split("sudo,su", NULL, &b.services, &e) != 0)
-		die("split", &e);
-	b.not_before = now - 60;
-	b.not_after = now + 3600;
-	b.issued_at = now - 60;
-	memcpy(b.issuer, k->keyid, sizeof(b.issuer));
-	json = nhi_binding_json(&b);
-	env = nhi_dsse_sign(k, NHI_PT_BINDING, json, strlen(json));
-	free(json);
-	nhi_strv_free(&b.hosts);
-	nhi_strv_free(&b.services);
-	return env;
-}
-
-static char *
-account(const struct nhi_seckey *k, size_t i, int64_t now)
-{
-	char name[32], owner[64], *json, *env;
-	struct nhi_account a;
-
-	memset(&a, 0, sizeof(a));
-	snprintf(name, sizeof(name), "nhi-%06zx", i);
-	snprintf(owner, sizeof(owner), "person%zu@example.com", i);
-	a.name = name;
-	a.uid = a.gid = (uint32_t)(70000 + i);
-	a.owner = owner;
-	a.issued_at = now - 60;
-	memcpy(a.issuer, k->keyid, sizeof(a.issuer));
-	json = nhi_account_json(&a);
-	env = nhi_dsse_sign(k, NHI_PT_ACCOUNT, json, strlen(json));
-	free(json);
-	return env;
 }
 
 int
@@ -152,9 +96,9 @@ main(int argc, char **argv)
 		die("out of memory", NULL);
 	t0 = now_s();
 	for (i = 0; i < nb; i++)
-		st[i] = binding(iss, i, now);
+		st[i] = bench_binding(iss, i, now - 60, now + 3600, now - 60);
 	for (i = 0; i < na; i++)
-		st[nb + i] = account(iss, i, now);
+		st[nb + i] = bench_account(iss, i, now - 60);
 	t_sign = now_s() - t0;
 
 	snprintf(path, sizeof(path), "%s/register.json", dir);

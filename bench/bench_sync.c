@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchgen.h"
 #include "conf.h"
 #include "dsse.h"
 #include "keys.h"
@@ -72,57 +73,17 @@ die(const char *what, const struct nhi_err *e)
 static char *
 sign_binding(const struct gen *g, size_t i)
 {
-	char id[32], account[32], owner[64], *json, *env;
-	char approver[] = "approver", ticket[] = "OPS-1";
-	struct nhi_binding b;
-	struct nhi_err e;
-
-	memset(&b, 0, sizeof(b));
-	snprintf(id, sizeof(id), "b-%08zx", i);
-	/* About ten bindings per account, as a busy shared account has. */
-	snprintf(account, sizeof(account), "svc-%zu", i / 10);
-	snprintf(owner, sizeof(owner), "person%zu", i % 5000);
-	b.id = id;
-	b.account = account;
-	b.cred_kind = NHI_CRED_USER;
-	b.cred_user = owner;
-	b.owner = owner;
-	b.approver = approver;
-	b.ticket = ticket;
-	if (nhi_strv_split("web-*,@prod", NULL, &b.hosts, &e) != 0 ||
-	    nhi_strv_split("sudo,su", NULL, &b.services, &e) != 0)
-		die("split", &e);
-	b.not_before = g->now - 60;
 	/* A re-issued binding differs in its window. */
-	b.not_after = g->now + 7200 + (g->gen != 0 && i % 100 == 0 ? 60 : 0);
-	b.issued_at = g->now - 60;
-	memcpy(b.issuer, g->k->keyid, sizeof(b.issuer));
-	json = nhi_binding_json(&b);
-	env = nhi_dsse_sign(g->k, NHI_PT_BINDING, json, strlen(json));
-	free(json);
-	nhi_strv_free(&b.hosts);
-	nhi_strv_free(&b.services);
-	return env;
+	int64_t extra = g->gen != 0 && i % 100 == 0 ? 60 : 0;
+
+	return bench_binding(g->k, i, g->now - 60, g->now + 7200 + extra,
+	    g->now - 60);
 }
 
 static char *
 sign_account(const struct gen *g, size_t i)
 {
-	char name[32], owner[64], *json, *env;
-	struct nhi_account a;
-
-	memset(&a, 0, sizeof(a));
-	snprintf(name, sizeof(name), "nhi-%06zx", i);
-	snprintf(owner, sizeof(owner), "person%zu", i);
-	a.name = name;
-	a.uid = a.gid = (uint32_t)(70000 + i);
-	a.owner = owner;
-	a.issued_at = g->now - 60;
-	memcpy(a.issuer, g->k->keyid, sizeof(a.issuer));
-	json = nhi_account_json(&a);
-	env = nhi_dsse_sign(g->k, NHI_PT_ACCOUNT, json, strlen(json));
-	free(json);
-	return env;
+	return bench_account(g->k, i, g->now - 60);
 }
 
 /* Signs statements [lo, hi) into g->path, one per line. */

@@ -1,6 +1,6 @@
 # Benchmarks: built by `make bench`, run by hand (never timed in tests).
 EXTRA_PROGRAMS += bench/bench_core
-bench_bench_core_SOURCES = bench/bench_core.c
+bench_bench_core_SOURCES = bench/bench_core.c bench/benchgen.h
 bench_bench_core_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(SODIUM_CFLAGS)
 bench_bench_core_LDADD = common/libnhisync.la common/libnhicore.la $(SODIUM_LIBS)
 EXTRA_PROGRAMS += bench/bench_pam
@@ -16,7 +16,7 @@ bench_bench_nss_SOURCES = bench/bench_nss.c
 bench_bench_nss_LDADD = -ldl
 EXTRA_bench_bench_nss_DEPENDENCIES = tests/nss/mkidx nss_nhi/libnss_nhi.la
 EXTRA_PROGRAMS += bench/bench_sync
-bench_bench_sync_SOURCES = bench/bench_sync.c
+bench_bench_sync_SOURCES = bench/bench_sync.c bench/benchgen.h
 bench_bench_sync_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(SODIUM_CFLAGS) \
 	-DTOP_SRCDIR='"$(abs_top_srcdir)"'
 bench_bench_sync_LDADD = common/libnhisync.la common/libnhicore.la \
