@@ -164,13 +164,17 @@ make_register(const char *dir, const char *conf_path, size_t n)
 		nhi_pubkey_encode(reg.pk, pk2, sizeof(pk2));
 		(void)snprintf(text, sizeof(text),
 		    "host_name = %s\ngovern_users = %s, svc-*\n"
-		    "state_dir = %s/state-%zu\n"
+		    "state_dir = %s/state-%zu\nlog_dir = %s/log-%zu\n"
 		    "register_url = file://%s/register.json\n"
 		    "passwd_file = /dev/null\ngroup_file = /dev/null\n"
 		    "register_key = %s\n[issuer ops]\nkey = %s\n"
 		    "accounts = *\nservices = *\nmax_window = 8h\n",
-		    HOST, ACCOUNT, dir, n, dir, pk2, pk1);
+		    HOST, ACCOUNT, dir, n, dir, n, dir, pk2, pk1);
 		(void)snprintf(path, sizeof(path), "%s/state-%zu", dir, n);
+		if (mkdir(path, 0700) != 0)
+			die(path, "cannot create");
+		/* The decision log, as on a host: not the machine's. */
+		(void)snprintf(path, sizeof(path), "%s/log-%zu", dir, n);
 		if (mkdir(path, 0700) != 0)
 			die(path, "cannot create");
 		write_file(conf_path, text);
