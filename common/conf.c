@@ -707,7 +707,8 @@ nhi_conf_load(const char *path, bool check_owner, struct nhi_conf **ret,
 		nhi_err_set(e, "%s: NUL byte in file", path);
 		goto out;
 	}
-	r = nhi_conf_parse(path, text, ret, e);
+	if ((r = nhi_conf_parse(path, text, ret, e)) == 0)
+		nhi_fileid_of(&st, &(*ret)->id);
 out:
 	free(text);
 	(void)close(fd);

@@ -86,6 +86,7 @@ struct nhi_issuer {
 
 struct nhi_conf {
 	char *path;
+	struct nhi_fileid id;	/* the file read, by nhi_conf_load only */
 	enum nhi_mode mode;
 	struct nhi_strv register_urls;
 	struct nhi_pubkey *register_keys;

@@ -58,6 +58,7 @@ struct nhi_pamidx_writer {
 
 struct nhi_pamidx {
 	int fd;
+	struct nhi_fileid id;
 	struct cdb cdb;
 	struct nhi_regmeta meta;
 	size_t n_bindings, n_accounts, n_deny;
@@ -683,7 +684,8 @@ lookup(struct nhi_pamidx *x, const char *key, unsigned klen,
  * this process's own user owns it and nobody else can write to it.
  */
 static int
-file_check(int fd, const char *path, struct nhi_err *e)
+file_check(int fd, const char *path, struct nhi_fileid *ret_id,
+    struct nhi_err *e)
 {
 	struct stat st;
 
@@ -698,6 +700,7 @@ file_check(int fd, const char *path, struct nhi_err *e)
 		return nhi_err_set(e, "%s: writable by group or others", path);
 	if (st.st_size > UINT32_MAX)
 		return nhi_err_set(e, "%s: too large for a cdb file", path);
+	nhi_fileid_of(&st, ret_id);
 	return 0;
 }
 
@@ -718,13 +721,20 @@ nhi_pamidx_open(const char *path, struct nhi_pamidx **ret,
 		free(x);
 		return -1;
 	}
-	if (file_check(x->fd, path, e) != 0)
+	if (file_check(x->fd, path, &x->id, e) != 0)
 		goto fail;
 	if (cdb_init(&x->cdb, x->fd) != 0) {
 		nhi_err_set(e, "%s: not a PAM index (cdb: %s)", path,
 		    strerror(errno));
 		goto fail;
 	}
+	/*
+	 * Lookups read the mapping only. A caller may keep the index for
+	 * the life of a PAM handle, and no descriptor should stay open in
+	 * the host program (or its children) meanwhile.
+	 */
+	(void)close(x->fd);
+	x->fd = -1;
 	r = lookup(x, META_KEY, META_KEYLEN, &rec, &len);
 	if (r <= 0 || meta_decode(rec, len, x) != 0) {
 		nhi_err_set(e, "%s: not a PAM index of this version", path);
@@ -754,6 +764,12 @@ nhi_pamidx_close(struct nhi_pamidx *x)
 	if (x->fd >= 0)
 		(void)close(x->fd);
 	free(x);
+}
+
+const struct nhi_fileid *
+nhi_pamidx_fileid(const struct nhi_pamidx *x)
+{
+	return &x->id;
 }
 
 const struct nhi_regmeta *

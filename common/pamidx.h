@@ -86,6 +86,8 @@ struct nhi_pamidx;
 int nhi_pamidx_open(const char *path, struct nhi_pamidx **ret,
     struct nhi_err *e);
 void nhi_pamidx_close(struct nhi_pamidx *x);
+/* The version of the file that was opened. */
+const struct nhi_fileid *nhi_pamidx_fileid(const struct nhi_pamidx *x);
 const struct nhi_regmeta *nhi_pamidx_meta(const struct nhi_pamidx *x);
 /* The governance rules the index holds (present false when none). */
 const struct nhi_governance *nhi_pamidx_governance(

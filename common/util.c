@@ -330,6 +330,33 @@ nhi_parse_int(const char *s, int64_t min, int64_t max, int64_t *ret_v)
 	return 0;
 }
 
+void
+nhi_fileid_of(const struct stat *st, struct nhi_fileid *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->dev = st->st_dev;
+	ret->ino = st->st_ino;
+	ret->size = st->st_size;
+	ret->mtime = st->st_mtim;
+	ret->ctime = st->st_ctim;
+}
+
+bool
+nhi_fileid_same(const char *path, const struct nhi_fileid *id)
+{
+	struct nhi_fileid now;
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return false;
+	nhi_fileid_of(&st, &now);
+	return now.dev == id->dev && now.ino == id->ino &&
+	    now.size == id->size && now.mtime.tv_sec == id->mtime.tv_sec &&
+	    now.mtime.tv_nsec == id->mtime.tv_nsec &&
+	    now.ctime.tv_sec == id->ctime.tv_sec &&
+	    now.ctime.tv_nsec == id->ctime.tv_nsec;
+}
+
 int
 nhi_read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len)
 {

@@ -4,6 +4,7 @@
 
 #include "nhi.h"
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /*
@@ -53,6 +54,22 @@ int nhi_read_file(const char *path, size_t max, char **ret_buf,
     size_t *ret_len);
 /* The same for a descriptor already open (for checks made with fstat). */
 int nhi_read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len);
+
+/*
+ * One version of a file: a rename over it, a write, a chmod or a chown
+ * changes at least one of these. Lets a caller that read a file keep what
+ * it read while the file stays the same, at the cost of one stat.
+ */
+struct nhi_fileid {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
+
+void nhi_fileid_of(const struct stat *st, struct nhi_fileid *ret);
+/* True when path (symbolic links followed) is still the version id. */
+bool nhi_fileid_same(const char *path, const struct nhi_fileid *id);
 
 /*
  * Writes data to path atomically: a temporary file in the same directory,

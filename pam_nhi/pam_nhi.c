@@ -19,7 +19,10 @@
  *   stage can decide.
  *
  * Nothing is kept between calls except through pam_set_data on the one
- * handle, and nothing global of the host process is touched.
+ * handle, and nothing global of the host process is touched. What one
+ * stage loaded (config, index, the account's passwd entry) is kept there
+ * for the next stage of the same login, which uses it again only while
+ * the config and index files are still the versions it read.
  */
 #include "config.h"
 
@@ -54,6 +57,7 @@
 #define DEFAULT_STATE_DIR "/var/lib/nhi"
 #define DEFAULT_LOG_DIR "/var/log/nhi"
 #define SESSION_DATA "pam_nhi_session"
+#define CACHE_DATA "pam_nhi_cache"
 
 enum stage { STAGE_AUTH, STAGE_ACCOUNT, STAGE_SESSION };
 enum program { PROG_SSHD, PROG_SUDO, PROG_OTHER };
@@ -73,7 +77,81 @@ struct inputs {
 	struct nhi_request req;
 };
 
+/*
+ * What the stages of one handle share: the config and index as loaded
+ * (each with the path it came from) and the passwd entry of one user.
+ */
+struct cache {
+	char *config;
+	struct nhi_conf *c;
+	char *index;
+	struct nhi_pamidx *x;
+	char *user;
+	struct nhi_local_account acct;
+};
+
 static const char *const stage_names[] = { "auth", "account", "session" };
+
+static void
+cache_drop_conf(struct cache *k)
+{
+	nhi_conf_free(k->c);
+	free(k->config);
+	k->c = NULL;
+	k->config = NULL;
+}
+
+static void
+cache_drop_index(struct cache *k)
+{
+	nhi_pamidx_close(k->x);
+	free(k->index);
+	k->x = NULL;
+	k->index = NULL;
+}
+
+static void
+cache_free(struct cache *k)
+{
+	if (k == NULL)
+		return;
+	cache_drop_conf(k);
+	cache_drop_index(k);
+	nhi_local_account_clear(&k->acct);
+	free(k->user);
+	free(k);
+}
+
+static void
+free_cache_data(pam_handle_t *pamh, void *data, int error_status)
+{
+	cache_free(data);
+}
+
+/*
+ * The handle's cache, made on first use. NULL when memory runs out or
+ * the handle will not keep it; *owned then tells run() to free what it
+ * gets (a private cache for this call only).
+ */
+static struct cache *
+cache_get(pam_handle_t *pamh, bool *owned)
+{
+	const void *p = NULL;
+	struct cache *k;
+
+	*owned = false;
+	/* PAM hands the data back as const; it is ours to change. */
+	if (pam_get_data(pamh, CACHE_DATA, &p) == PAM_SUCCESS && p != NULL) {
+		memcpy(&k, &p, sizeof(k));
+		return k;
+	}
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return NULL;
+	if (pam_set_data(pamh, CACHE_DATA, k, free_cache_data) !=
+	    PAM_SUCCESS)
+		*owned = true;
+	return k;
+}
 
 static void
 parse_args(pam_handle_t *pamh, int argc, const char **argv, struct args *a)
@@ -193,13 +271,36 @@ inputs_free(struct inputs *in)
  * decision, PAM_IGNORE when this stage does not decide for this program,
  * or an error.
  */
+/*
+ * The passwd entry of user, looked up once per handle: the stages of one
+ * login ask for the same user. in->acct gets its own copy, without the
+ * groups (which depend on the config).
+ */
+static int
+account_of(struct cache *k, const char *user, struct nhi_local_account *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (k->user == NULL || strcmp(k->user, user) != 0) {
+		nhi_local_account_clear(&k->acct);
+		free(k->user);
+		k->user = NULL;
+		if (nhi_local_account(user, &k->acct) != 0 ||
+		    (k->user = strdup(user)) == NULL)
+			return -1;
+	}
+	ret->known = k->acct.known;
+	ret->alias = k->acct.alias;
+	ret->uid = k->acct.uid;
+	ret->gid = k->acct.gid;
+	return (ret->name = strdup(k->acct.name)) != NULL ? 0 : -1;
+}
+
 static int
 gather(pam_handle_t *pamh, const struct args *a, enum stage st,
-    struct inputs *in)
+    struct cache *k, struct inputs *in)
 {
 	const char *user;
 
-	memset(in, 0, sizeof(*in));
 	in->req.service = get_str_item(pamh, PAM_SERVICE);
 	in->prog = program_of(pamh, in->req.service);
 	if (in->prog == PROG_SUDO && st != STAGE_SESSION)
@@ -211,7 +312,7 @@ gather(pam_handle_t *pamh, const struct args *a, enum stage st,
 		pam_syslog(pamh, LOG_ERR, "no user name to decide for");
 		return PAM_USER_UNKNOWN;
 	}
-	if (nhi_local_account(user, &in->acct) != 0)
+	if (account_of(k, user, &in->acct) != 0)
 		return PAM_BUF_ERR;
 	if (in->acct.alias)
 		pam_syslog(pamh, LOG_NOTICE, "\"%.32s\" is uid %lu, whose name "
@@ -231,31 +332,49 @@ gather(pam_handle_t *pamh, const struct args *a, enum stage st,
 }
 
 /*
- * Loads the config and the account's view of the index. Failures are not
- * errors here: the decision turns a missing config or register into a
- * deny for governed accounts; the reason is kept in e for the log.
+ * Loads the config and the account's view of the index into the cache,
+ * reading each file again only when it is not the version already read.
+ * Failures are not errors here: the decision turns a missing config or
+ * register into a deny for governed accounts; the reason is kept in e for
+ * the log.
  */
 static void
-load(const struct args *a, const char *account, struct nhi_conf **ret_c,
-    struct nhi_pamidx **ret_x, struct nhi_view *v, struct nhi_err *e)
+load(const struct args *a, struct cache *k, const char *account,
+    struct nhi_view *v, struct nhi_err *e)
 {
 	const char *path = a->config != NULL ? a->config : NHI_DEFAULT_CONFIG;
 	const char *index;
 
-	*ret_c = NULL;
-	*ret_x = NULL;
 	memset(v, 0, sizeof(*v));
-	if (nhi_conf_load(path, true, ret_c, e) != 0) {
-		*ret_c = NULL;
-		nhi_err_prefix(e, "config");
+	if (k->c == NULL || strcmp(k->config, path) != 0 ||
+	    !nhi_fileid_same(path, &k->c->id)) {
+		cache_drop_conf(k);
+		if (nhi_conf_load(path, true, &k->c, e) != 0) {
+			k->c = NULL;
+			nhi_err_prefix(e, "config");
+		} else if ((k->config = strdup(path)) == NULL) {
+			cache_drop_conf(k);
+			nhi_err_set(e, "config: out of memory");
+		}
 	}
-	index = *ret_c != NULL && (*ret_c)->pam_index != NULL ?
-	    (*ret_c)->pam_index : DEFAULT_PAM_INDEX;
-	if (nhi_pamidx_open(index, ret_x, *ret_c != NULL ? e : NULL) != 0) {
-		*ret_x = NULL;
-		return;
+	index = k->c != NULL && k->c->pam_index != NULL ? k->c->pam_index :
+	    DEFAULT_PAM_INDEX;
+	if (k->x == NULL || strcmp(k->index, index) != 0 ||
+	    !nhi_fileid_same(index, nhi_pamidx_fileid(k->x))) {
+		cache_drop_index(k);
+		if (nhi_pamidx_open(index, &k->x, k->c != NULL ? e : NULL) !=
+		    0) {
+			k->x = NULL;
+			return;
+		}
+		if ((k->index = strdup(index)) == NULL) {
+			cache_drop_index(k);
+			if (k->c != NULL)
+				nhi_err_set(e, "%s: out of memory", index);
+			return;
+		}
 	}
-	if (nhi_pamidx_view(*ret_x, account, v, e) != 0) {
+	if (nhi_pamidx_view(k->x, account, v, e) != 0) {
 		nhi_view_clear(v);
 		memset(v, 0, sizeof(*v));
 	}
@@ -464,18 +583,22 @@ run(pam_handle_t *pamh, int flags, int argc, const char **argv,
     enum stage st)
 {
 	struct nhi_err e = { "" };
-	struct nhi_conf *c = NULL;
-	struct nhi_pamidx *x = NULL;
+	struct cache *k;
 	struct nhi_view v;
 	struct nhi_decision d;
 	struct inputs in;
 	struct args a;
-	bool audit;
+	bool audit, owned = false;
 	int rc;
 
 	memset(&v, 0, sizeof(v));
+	memset(&in, 0, sizeof(in));
 	parse_args(pamh, argc, argv, &a);
-	if ((rc = gather(pamh, &a, st, &in)) != PAM_SUCCESS) {
+	if ((k = cache_get(pamh, &owned)) == NULL) {
+		rc = PAM_BUF_ERR;
+		goto out;
+	}
+	if ((rc = gather(pamh, &a, st, k, &in)) != PAM_SUCCESS) {
 		if (rc == PAM_IGNORE && a.debug)
 			pam_syslog(pamh, LOG_DEBUG,
 			    "the %s stage does not decide for this service",
@@ -483,25 +606,25 @@ run(pam_handle_t *pamh, int flags, int argc, const char **argv,
 		goto out;
 	}
 
-	load(&a, in.acct.name, &c, &x, &v, &e);
+	load(&a, k, in.acct.name, &v, &e);
 	/* A revoked key loses every binding, a checkout's included. */
-	in.req.key_denied = nhi_pamidx_key_denied(x, in.req.key_fp);
+	in.req.key_denied = nhi_pamidx_key_denied(k->x, in.req.key_fp);
 	/* Groups matter only to govern_groups; most hosts have none. */
-	if (c != NULL && c->govern_groups.n > 0 &&
-	    nhi_local_account_groups(&in.acct, &c->govern_groups) != 0) {
+	if (k->c != NULL && k->c->govern_groups.n > 0 &&
+	    nhi_local_account_groups(&in.acct, &k->c->govern_groups) != 0) {
 		rc = PAM_BUF_ERR;
 		goto out;
 	}
 	if (a.mode >= 0)
 		audit = a.mode == NHI_MODE_AUDIT;
 	else
-		audit = c != NULL && c->mode == NHI_MODE_AUDIT;
-	nhi_decide(c, &in.req, &v, audit, &d);
-	rc = report(pamh, flags, &a, st, &in, &d, &v, c, &e);
+		audit = k->c != NULL && k->c->mode == NHI_MODE_AUDIT;
+	nhi_decide(k->c, &in.req, &v, audit, &d);
+	rc = report(pamh, flags, &a, st, &in, &d, &v, k->c, &e);
 out:
 	nhi_view_clear(&v);
-	nhi_pamidx_close(x);
-	nhi_conf_free(c);
+	if (owned)
+		cache_free(k);
 	inputs_free(&in);
 	return rc;
 }

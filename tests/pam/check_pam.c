@@ -147,17 +147,19 @@ add(struct nhi_pamidx_writer *w, struct nhi_binding *b)
 	nhi_binding_free(b);
 }
 
+/* The test index at path, with the binding deny_id on the deny list. */
 static void
-write_index(void)
+write_index_at(const char *path, const char *deny_id)
 {
 	struct nhi_pamidx_writer *w = NULL;
 	struct nhi_regmeta meta = { 0 };
-	static char revoked_id[] = "b-revoked";
-	struct nhi_deny deny = { NHI_DENY_BINDING, revoked_id };
+	char denied[64];
+	struct nhi_deny deny = { NHI_DENY_BINDING, denied };
 	struct nhi_binding *b;
 	struct nhi_err e = { "" };
 
-	ck_assert_msg(nhi_pamidx_create(index_path, &w, &e) == 0, "%s", e.msg);
+	(void)snprintf(denied, sizeof(denied), "%s", deny_id);
+	ck_assert_msg(nhi_pamidx_create(path, &w, &e) == 0, "%s", e.msg);
 	/* deploy: key A is alice's; su/sudo invoker root is bob's. */
 	add(w, binding("b-key-a", "deploy", KEY_A, NULL, "alice"));
 	add(w, binding("b-root", "deploy", NULL, "root", "bob"));
@@ -184,6 +186,38 @@ write_index(void)
 }
 
 static void
+write_index(void)
+{
+	write_index_at(index_path, "b-revoked");
+}
+
+/* The test config at path, reading the PAM index at index. */
+static void
+write_conf(const char *path, const char *index)
+{
+	unsigned char pk[NHI_PK_LEN];
+	char pkb64[64];
+
+	memset(pk, 7, sizeof(pk));
+	nhi_pubkey_encode(pk, pkb64, sizeof(pkb64));
+	write_text(path,
+	    "mode = enforce\n"
+	    "register_url = file://%s/register\n"
+	    "register_key = %s\n"
+	    "host_name = testhost\n"
+	    "govern_users = deploy, olddeploy, farhost, revoked, srcdeploy, "
+	    "sudeploy, svc-*\n"
+	    "state_dir = %s\n"
+	    "pam_index = %s\n"
+	    "[issuer ops]\n"
+	    "key = %s\n"
+	    "accounts = *\n"
+	    "services = *\n"
+	    "max_window = 1d\n",
+	    dir, pkb64, dir, index, pkb64);
+}
+
+static void
 setup(void)
 {
 	unsigned char pk[NHI_PK_LEN];
@@ -200,21 +234,7 @@ setup(void)
 	memset(pk, 7, sizeof(pk));
 	nhi_keyid(pk, issuer_keyid);
 	nhi_pubkey_encode(pk, pkb64, sizeof(pkb64));
-	write_text(conf,
-	    "mode = enforce\n"
-	    "register_url = file://%s/register\n"
-	    "register_key = %s\n"
-	    "host_name = testhost\n"
-	    "govern_users = deploy, olddeploy, farhost, revoked, srcdeploy, "
-	    "sudeploy, svc-*\n"
-	    "state_dir = %s\n"
-	    "pam_index = %s\n"
-	    "[issuer ops]\n"
-	    "key = %s\n"
-	    "accounts = *\n"
-	    "services = *\n"
-	    "max_window = 1d\n",
-	    dir, pkb64, dir, index_path, pkb64);
+	write_conf(conf, index_path);
 	write_index();
 
 	ck_assert_int_ne(asprintf(&args, "config=%s", conf), -1);
@@ -663,6 +683,61 @@ START_TEST(bad_config_denies_the_range_ignores_the_rest)
 }
 END_TEST
 
+/*
+ * The stages of one login share the config and index they loaded, but
+ * only while the files stay the versions read: a register installed
+ * between the account and the session stage, and a config made unsafe
+ * in between (a chmod: only the inode's ctime changes), are both seen by
+ * the session stage.
+ */
+START_TEST(files_changed_between_stages_are_read_again)
+{
+	struct call c = { "swap", "deploy", INFO_A, "127.0.0.1", NULL, "ssh",
+	    false };
+	char swap_conf[600], swap_index[600], *args;
+	struct convbuf cb;
+	struct pam_conv pc;
+	pam_handle_t *h;
+
+	(void)snprintf(swap_conf, sizeof(swap_conf), "%s/swap.conf", dir);
+	(void)snprintf(swap_index, sizeof(swap_index), "%s/swap.cdb", dir);
+	write_conf(swap_conf, swap_index);
+	write_index_at(swap_index, "b-revoked");
+	ck_assert_int_ne(asprintf(&args, "config=%s", swap_conf), -1);
+	write_service("swap", args);
+	free(args);
+
+	h = start(&c, &cb, &pc);
+	ck_assert_int_eq(do_op(h, OP_ACCT), PAM_SUCCESS);
+	write_index_at(swap_index, "b-key-a");
+	ck_assert_int_eq(do_op(h, OP_OPEN), PAM_PERM_DENIED);
+	ck_assert_ptr_null(pam_getenv(h, "NHI_OWNER"));
+	pam_end(h, PAM_PERM_DENIED);
+	ck_assert_ptr_nonnull(strstr(cb.text, "(revoked)"));
+
+	write_index_at(swap_index, "b-revoked");
+	h = start(&c, &cb, &pc);
+	ck_assert_int_eq(do_op(h, OP_ACCT), PAM_SUCCESS);
+	/*
+	 * Group-writable, the config is refused; deploy is governed only by
+	 * that config, so the session stage now leaves it alone (as with no
+	 * config at all) instead of allowing it under the binding.
+	 */
+	ck_assert_int_eq(chmod(swap_conf, 0664), 0);
+	ck_assert_int_eq(do_op(h, OP_OPEN), PAM_IGNORE);
+	ck_assert_ptr_null(pam_getenv(h, "NHI_OWNER"));
+	pam_end(h, PAM_SUCCESS);
+
+	/* Unchanged files: the session stage decides as before. */
+	ck_assert_int_eq(chmod(swap_conf, 0644), 0);
+	h = start(&c, &cb, &pc);
+	ck_assert_int_eq(do_op(h, OP_ACCT), PAM_SUCCESS);
+	ck_assert_int_eq(do_op(h, OP_OPEN), PAM_SUCCESS);
+	ck_assert_str_eq(pam_getenv(h, "NHI_OWNER"), "alice");
+	pam_end(h, PAM_SUCCESS);
+}
+END_TEST
+
 START_TEST(missing_conversation_still_refuses)
 {
 	struct call c = { "sshd", "deploy", INFO_B, NULL, NULL, NULL, true };
@@ -805,6 +880,8 @@ pam_suite(void)
 		    bad_config_denies_the_range_ignores_the_rest, 0,
 		    (int)(sizeof(bad_config_services) /
 			sizeof(bad_config_services[0])));
+		tcase_add_test(tc,
+		    files_changed_between_stages_are_read_again);
 		tcase_add_test(tc, missing_conversation_still_refuses);
 		tcase_add_test(tc, null_and_empty_items_are_alike);
 		tcase_add_test(tc, unknown_argument_is_ignored);
