@@ -132,16 +132,58 @@ line_seq(const char *p, size_t n)
 }
 
 /*
+ * Scans the last len bytes of a file of t->size bytes for the last line
+ * (hashed for prev) and the last record's seq. Returns 1 when that was
+ * enough, 0 when a line runs past the window's start and a larger window
+ * is needed. In the last window (last), its start counts as a line start.
+ */
+static int
+tail_scan(const char *buf, size_t len, bool last, struct tail *t)
+{
+	bool whole = last || (off_t)len == t->size;
+	size_t end = len, start, skipped = 0;
+	const char *nl;
+	int64_t seq;
+
+	t->newline = buf[end - 1] == '\n';
+	if (t->newline)
+		end--;
+	nl = memrchr(buf, '\n', end);
+	if (nl == NULL && !whole)
+		return 0;
+	start = nl != NULL ? (size_t)(nl - buf) + 1 : 0;
+	nhi_dlog_hash(buf + start, end - start, t->hash);
+	for (;;) {
+		if ((seq = line_seq(buf + start, end - start)) >= 0) {
+			t->seq = seq + (int64_t)skipped;
+			return 1;
+		}
+		if (start == 0)
+			return whole;
+		skipped++;
+		end = start - 1;
+		nl = memrchr(buf, '\n', end);
+		if (nl == NULL && !whole)
+			return 0;
+		start = nl != NULL ? (size_t)(nl - buf) + 1 : 0;
+	}
+}
+
+/*
  * Reads the last line (for prev) and the last sequence number. A last
  * line that is not a record (a crash mid-write, an edit) still gets
- * chained to; its seq is counted on from the record before it.
+ * chained to; its seq is counted on from the record before it. Records
+ * are a few hundred bytes: a small window almost always holds the last
+ * one whole, and the larger one is read only when it does not.
  */
 static int
 read_tail(int fd, off_t size, struct tail *t)
 {
-	size_t want, end, start, skipped = 0;
-	char *buf, *nl;
-	int64_t seq;
+	static const size_t windows[] = { 4096, 2 * NHI_DLOG_MAX_LINE };
+	const size_t n = sizeof(windows) / sizeof(windows[0]);
+	size_t i, want;
+	char *buf;
+	int r = -1;
 
 	t->size = size;
 	t->seq = -1;
@@ -149,36 +191,20 @@ read_tail(int fd, off_t size, struct tail *t)
 	memcpy(t->hash, ZERO_HASH, sizeof(t->hash));
 	if (size == 0)
 		return 0;
-	want = size < 2 * NHI_DLOG_MAX_LINE ? (size_t)size :
-	    2 * NHI_DLOG_MAX_LINE;
-	if ((buf = malloc(want)) == NULL)
+	if ((buf = malloc(windows[1])) == NULL)
 		return -1;
-	if (pread_all(fd, buf, want, size - (off_t)want) != 0) {
-		free(buf);
-		return -1;
-	}
-	end = want;
-	if (buf[end - 1] == '\n')
-		end--;
-	else
-		t->newline = false;
-	nl = memrchr(buf, '\n', end);
-	start = nl != NULL ? (size_t)(nl - buf) + 1 : 0;
-	nhi_dlog_hash(buf + start, end - start, t->hash);
-	for (;;) {
-		if ((seq = line_seq(buf + start, end - start)) >= 0) {
-			t->seq = seq + (int64_t)skipped;
+	for (i = 0; i < n; i++) {
+		want = size < (off_t)windows[i] ? (size_t)size : windows[i];
+		if (pread_all(fd, buf, want, size - (off_t)want) != 0)
+			goto out;
+		t->seq = -1;
+		if (tail_scan(buf, want, i == n - 1, t) == 1)
 			break;
-		}
-		if (start == 0)
-			break;
-		skipped++;
-		end = start - 1;
-		nl = memrchr(buf, '\n', end);
-		start = nl != NULL ? (size_t)(nl - buf) + 1 : 0;
 	}
+	r = 0;
+out:
 	free(buf);
-	return 0;
+	return r;
 }
 
 static int
@@ -359,19 +385,37 @@ write_head(const char *path, const char *text)
 	return r;
 }
 
-/* The seq of the checkpoint copied into the head file, or -1. */
+/*
+ * The seq of the checkpoint copied into the head file, or -1. It is read
+ * before every append, so with one read: the file is a single line,
+ * written whole by rename. O_NONBLOCK keeps a FIFO put there from
+ * blocking; anything that is not one short line reads as no head, which
+ * only brings the next checkpoint forward.
+ */
 static int64_t
 head_seq(const char *path)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	int64_t seq;
+	const size_t cap = NHI_DLOG_MAX_LINE + 2;
+	char *buf;
+	ssize_t n;
+	size_t len;
+	int64_t seq = -1;
+	int fd;
 
-	if (nhi_read_file(path, NHI_DLOG_MAX_LINE + 2, &buf, &len) != 0)
+	if ((buf = malloc(cap)) == NULL)
 		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		goto out;
+	n = read(fd, buf, cap);
+	(void)close(fd);
+	if (n <= 0 || (size_t)n == cap)
+		goto out;
+	len = (size_t)n;
 	while (len > 0 && buf[len - 1] == '\n')
 		len--;
 	seq = line_seq(buf, len);
+out:
 	free(buf);
 	return seq;
 }

@@ -514,6 +514,37 @@ START_TEST(torn_last_line_is_closed_and_reported)
 }
 END_TEST
 
+/*
+ * A torn line longer than the first tail read: the appender reads further
+ * back, chains to the whole line and counts on from the record before.
+ */
+START_TEST(long_torn_line_is_chained_whole)
+{
+	struct nhi_dlog o = opts(0);
+	struct nhi_dlog_report r;
+	struct lines l;
+	char junk[6000];
+	int fd;
+
+	ck_assert_int_eq(append(&o, "deploy", 1), 0);
+	memset(junk, 'A', sizeof(junk));
+	memcpy(junk, "{\"seq\":9,\"x\":\"", 14);
+	fd = open(logpath, O_WRONLY | O_APPEND | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	close(fd);
+	ck_assert_int_eq(append(&o, "deploy", 2), 0);
+	lines_read(logpath, &l);
+	ck_assert_uint_eq(l.n, 5);
+	ck_assert_uint_eq(strlen(l.v[3]), sizeof(junk));
+	ck_assert_ptr_nonnull(strstr(l.v[4], "{\"seq\":4,"));
+	lines_free(&l);
+	verify(NULL, &r);
+	ck_assert_int_eq(r.fault, NHI_DLOG_EDITED);
+	ck_assert_uint_eq(r.line, 4);
+}
+END_TEST
+
 static Suite *
 dlog_suite(void)
 {
@@ -537,6 +568,7 @@ dlog_suite(void)
 	tcase_add_test(tc, missing_log_dir_fails_and_creates_nothing);
 	tcase_add_test(tc, held_lock_is_waited_for_a_bounded_time);
 	tcase_add_test(tc, torn_last_line_is_closed_and_reported);
+	tcase_add_test(tc, long_torn_line_is_chained_whole);
 	suite_add_tcase(s, tc);
 	return s;
 }
