@@ -173,8 +173,7 @@ nhi_audit_open(struct nhi_audit **ret, struct nhi_err *e)
 	if ((fd = audit_open()) < 0)
 		return nhi_err_set(e, "audit: cannot open the audit socket: %s",
 		    strerror(errno));
-	/* libaudit sets close-on-exec itself; make sure of it. */
-	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	/* audit_open sets close-on-exec itself (libaudit 2.0 and later). */
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
 		audit_close(fd);
 		return nhi_err_set(e, "audit: out of memory");
