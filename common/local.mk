@@ -19,8 +19,11 @@ common_libnhicore_la_SOURCES = \
 	common/logline.h common/logline.c \
 	common/audit.h common/audit.c \
 	common/dlog.h common/dlog.c
+# One section per function, so that pam_nhi.so (linked with --gc-sections)
+# carries only the code it calls and imports only the symbols that code
+# needs: libpam maps and binds the module again on every pam_start.
 common_libnhicore_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(SODIUM_CFLAGS) \
-	$(AUDIT_CFLAGS)
+	$(AUDIT_CFLAGS) -ffunction-sections -fdata-sections
 common_libnhicore_la_LIBADD = $(JSONC_LIBS) $(SODIUM_LIBS) $(CDB_LIBS) \
 	$(AUDIT_LIBS)
 
