@@ -10,9 +10,13 @@ LINT_CPP = $(DEFS) -I$(abs_top_builddir) -I$(abs_top_srcdir)/common \
 EXTRA_DIST += lint.mk .clang-tidy tests/fuzz/cppcheck.supp
 
 lint: lint-clang-tidy lint-cppcheck
+# One clang-tidy per file: run over several files, clang-tidy 14 keeps
+# what its analyzer learnt of va_start in the first one and reports every
+# va_list of the later ones as uninitialized (LLVM bug 41311).
 lint-clang-tidy:
-	@cd $(top_srcdir) && files=`ls $(LINT_DIRS:=/*.c)` && \
-	clang-tidy --quiet $$files -- $(LINT_CPP) -D_GNU_SOURCE
+	@cd $(top_srcdir) && rc=0 && for f in `ls $(LINT_DIRS:=/*.c)`; do \
+	    clang-tidy --quiet $$f -- $(LINT_CPP) -D_GNU_SOURCE || rc=1; \
+	done && exit $$rc
 lint-cppcheck:
 	@cd $(top_srcdir) && cppcheck --quiet --error-exitcode=1 \
 	    --enable=warning,portability --inline-suppr --std=c11 \
