@@ -7,17 +7,17 @@
 
 #include "nhi.h"
 
-int
-nhi_err_set(struct nhi_err *e, const char *fmt, ...)
+struct nhi_err *
+nhi_err_format(struct nhi_err *e, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (e == NULL)
-		return -1;
+		return NULL;
 	va_start(ap, fmt);
 	(void)vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
-	return -1;
+	return e;
 }
 
 void

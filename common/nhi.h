@@ -25,9 +25,26 @@ struct nhi_err {
 	char msg[NHI_ERRLEN];
 };
 
-/* Formats one line into e (if e is not NULL) and returns -1. */
-int nhi_err_set(struct nhi_err *e, const char *fmt, ...)
+/* Formats one line into e (if e is not NULL). Returns e. */
+struct nhi_err *nhi_err_format(struct nhi_err *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Returns -1, the failure nhi_err_set stands for. */
+static inline int
+nhi_err_fail(const struct nhi_err *e)
+{
+	(void)e;
+	return -1;
+}
+
+/*
+ * Formats one line into e (if e is not NULL) and returns -1. A macro
+ * around an inline function, so that the -1 is in sight of every caller:
+ * clang's analyzer (make lint) does not follow a call into a variadic
+ * function, and would otherwise walk paths on which a
+ * "return nhi_err_set(...)" succeeded with its out-parameters unset.
+ */
+#define nhi_err_set(e, ...) nhi_err_fail(nhi_err_format((e), __VA_ARGS__))
 
 /* Prefixes e's message with "prefix: " (for context added by a caller). */
 void nhi_err_prefix(struct nhi_err *e, const char *fmt, ...)
