@@ -60,7 +60,7 @@ put(struct text *t, const char *name, const char *value)
 	size_t n;
 
 	put_raw(t, " ");
-	if (nhi_nonempty(value) == NULL) {
+	if (value == NULL || *value == '\0') {
 		put_raw(t, name);
 		put_raw(t, "=?");
 		return;
