@@ -345,10 +345,13 @@ account_local_check(struct compile *cc, struct pending *p)
 	const char *why;
 	size_t i;
 
-	if (iss == NULL || !nhi_strv_match(&iss->accounts, a->name))
+	/* Out at once: the group checks below use the issuer. */
+	if (iss == NULL || !nhi_strv_match(&iss->accounts, a->name)) {
 		pending_reject(cc, p, "issuer %s may not issue this account",
 		    iss != NULL ? iss->name : a->issuer);
-	else if (a->uid == 0 || !nhi_range_has(&c->account_uids, 1, a->uid))
+		return false;
+	}
+	if (a->uid == 0 || !nhi_range_has(&c->account_uids, 1, a->uid))
 		pending_reject(cc, p, "uid %" PRIu32 " outside account_uids",
 		    a->uid);
 	else if (a->gid == 0 || !nhi_range_has(&c->account_gids, 1, a->gid))
@@ -1253,14 +1256,15 @@ reason_of_register_error(const char *msg)
 	 * Messages carry prefixes ("URL: rollback: ..."): each segment
 	 * after ": " is tried in turn.
 	 */
-	while (m != NULL) {
+	for (;;) {
 		for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 			if (strncmp(m, map[i].prefix,
 			    strlen(map[i].prefix)) == 0)
 				return map[i].reason;
 		}
-		if ((m = strstr(m, ": ")) != NULL)
-			m += 2;
+		if ((m = strstr(m, ": ")) == NULL)
+			break;
+		m += 2;
 	}
 	return "bad-register";
 }
