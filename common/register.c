@@ -383,16 +383,30 @@ nhi_register_publish_stream(const struct nhi_seckey *k, int64_t version,
 
 /* Reading. */
 
+/*
+ * One allocation holds the reader and its chunk. With the chunk
+ * allocated apart, clang's analyzer lost track of it once a pointer into
+ * it went to libsodium beside &r->file, and reported it leaked.
+ */
 struct reader {
 	FILE *in;
-	unsigned char *chunk;
 	size_t pos, end;
 	char *line;		/* the current line, NUL-terminated */
 	size_t len, cap;
 	size_t lineno;
 	bool in_body;		/* past the first newline */
 	crypto_hash_sha256_state file, body;
+	unsigned char chunk[CHUNK];
 };
+
+static void
+reader_free(struct reader *r)
+{
+	if (r == NULL)
+		return;
+	free(r->line);
+	free(r);
+}
 
 static int
 reader_fill(struct reader *r, struct nhi_err *e)
@@ -621,28 +635,27 @@ nhi_register_read_ext(FILE *in, const struct nhi_conf *c, int64_t now,
 	struct nhi_register_header h;
 	struct nhi_envelope *env = NULL;
 	unsigned char body[32], file[32];
-	struct reader rd;
+	struct reader *rd = NULL;
 	size_t i;
 	int r = -1, got;
 
 	memset(&h, 0, sizeof(h));
-	memset(&rd, 0, sizeof(rd));
-	rd.in = in;
-	crypto_hash_sha256_init(&rd.file);
-	crypto_hash_sha256_init(&rd.body);
-	if ((rd.chunk = malloc(CHUNK)) == NULL) {
+	if ((rd = calloc(1, sizeof(*rd))) == NULL) {
 		nhi_err_set(e, "register: out of memory");
 		goto out;
 	}
+	rd->in = in;
+	crypto_hash_sha256_init(&rd->file);
+	crypto_hash_sha256_init(&rd->body);
 
-	if ((got = reader_next(&rd, NHI_MAX_HEADER, e)) < 0)
+	if ((got = reader_next(rd, NHI_MAX_HEADER, e)) < 0)
 		goto out;
 	if (got == 0) {
 		nhi_err_set(e, "register: empty file");
 		goto out;
 	}
-	rd.in_body = true;
-	if (nhi_dsse_decode(rd.line, rd.len, NHI_MAX_HEADER, &env, e) != 0) {
+	rd->in_body = true;
+	if (nhi_dsse_decode(rd->line, rd->len, NHI_MAX_HEADER, &env, e) != 0) {
 		nhi_err_prefix(e, "register header");
 		goto out;
 	}
@@ -660,7 +673,7 @@ nhi_register_read_ext(FILE *in, const struct nhi_conf *c, int64_t now,
 		goto out;
 
 	for (i = 0; i < h.n_statements; i++) {
-		if ((got = reader_next(&rd, NHI_MAX_STATEMENT, e)) < 0)
+		if ((got = reader_next(rd, NHI_MAX_STATEMENT, e)) < 0)
 			goto out;
 		if (got == 0) {
 			nhi_err_set(e, "register: truncated: the header "
@@ -668,21 +681,21 @@ nhi_register_read_ext(FILE *in, const struct nhi_conf *c, int64_t now,
 			    h.n_statements, i);
 			goto out;
 		}
-		if (each != NULL && each(ctx, rd.line, rd.len, e) != 0)
+		if (each != NULL && each(ctx, rd->line, rd->len, e) != 0)
 			goto out;
 	}
-	if ((got = reader_next(&rd, NHI_MAX_STATEMENT, e)) != 0) {
+	if ((got = reader_next(rd, NHI_MAX_STATEMENT, e)) != 0) {
 		if (got > 0)
 			nhi_err_set(e, "register line %zu: more statements "
-			    "than the %zu the header declares", rd.lineno,
+			    "than the %zu the header declares", rd->lineno,
 			    h.n_statements);
 		else
 			nhi_err_prefix(e, "register: after the last "
 			    "statement");
 		goto out;
 	}
-	crypto_hash_sha256_final(&rd.body, body);
-	crypto_hash_sha256_final(&rd.file, file);
+	crypto_hash_sha256_final(&rd->body, body);
+	crypto_hash_sha256_final(&rd->file, file);
 	if (sodium_memcmp(body, h.body_sha256, sizeof(body)) != 0) {
 		nhi_err_set(e, "register: the statements do not match the "
 		    "header's statements_sha256");
@@ -697,8 +710,7 @@ nhi_register_read_ext(FILE *in, const struct nhi_conf *c, int64_t now,
 out:
 	nhi_envelope_free(env);
 	nhi_register_header_clear(&h);
-	free(rd.line);
-	free(rd.chunk);
+	reader_free(rd);
 	return r;
 }
 
