@@ -322,8 +322,10 @@ find(const struct key *k, struct nhi_map **ret_map, const char **ret_val,
 	struct nhi_map *m;
 	int r;
 
+	/* Each fault maps to a known one, so none can read as "found". */
 	if ((r = nhi_map_acquire(&m)) != 0)
-		return -r;
+		return r == NHI_MAP_CORRUPT ? -NHI_MAP_CORRUPT :
+		    -NHI_MAP_MISSING;
 	if ((r = nhi_map_find(m, k->s, k->len, ret_val, ret_vlen)) != 1) {
 		if (r != 0)
 			nhi_map_distrust(m);
