@@ -81,14 +81,21 @@ static long
 rss_kb(void)
 {
 	FILE *f = fopen("/proc/self/statm", "re");
-	long size = 0, res = 0;
+	char line[256], *p, *end;
+	long res = -1;
 
 	if (f == NULL)
 		return -1;
-	if (fscanf(f, "%ld %ld", &size, &res) != 2)
-		res = -1;
+	/* "size resident shared ...", in pages. */
+	if (fgets(line, sizeof(line), f) != NULL) {
+		errno = 0;
+		(void)strtol(line, &p, 10);
+		res = strtol(p, &end, 10);
+		if (errno != 0 || p == line || end == p || res < 0)
+			res = -1;
+	}
 	(void)fclose(f);
-	return res * (sysconf(_SC_PAGESIZE) / 1024);
+	return res < 0 ? -1 : res * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 static void
