@@ -3,12 +3,20 @@ EXTRA_PROGRAMS += bench/bench_core
 bench_bench_core_SOURCES = bench/bench_core.c bench/benchgen.h
 bench_bench_core_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(SODIUM_CFLAGS)
 bench_bench_core_LDADD = common/libnhisync.la common/libnhicore.la $(SODIUM_LIBS)
-EXTRA_PROGRAMS += bench/bench_pam
+# bench_pam builds the registers; bench_pam_run, linked with libpam and
+# libc only, times the PAM stacks the way sshd would load them.
+EXTRA_PROGRAMS += bench/bench_pam bench/bench_pam_run
 bench_bench_pam_SOURCES = bench/bench_pam.c
 bench_bench_pam_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(SODIUM_CFLAGS) \
-	$(PAM_CFLAGS) -DPAM_NHI_SO='"$(abs_top_builddir)/pam_nhi/.libs/pam_nhi.so"'
+	-DPAM_NHI_SO='"$(abs_top_builddir)/pam_nhi/.libs/pam_nhi.so"' \
+	-DBENCH_PAM_RUN='"$(abs_top_builddir)/bench/bench_pam_run"'
 bench_bench_pam_LDADD = common/libnhisync.la common/libnhicore.la \
-	$(SODIUM_LIBS) $(PAM_LIBS)
+	$(SODIUM_LIBS)
+EXTRA_bench_bench_pam_DEPENDENCIES = bench/bench_pam_run \
+	pam_nhi/pam_nhi.la
+bench_bench_pam_run_SOURCES = bench/bench_pam_run.c
+bench_bench_pam_run_CFLAGS = $(AM_CFLAGS) $(PAM_CFLAGS)
+bench_bench_pam_run_LDADD = $(PAM_LIBS)
 # bench_nss times libnss_nhi.so.2 through glibc beside nss_files,
 # libnss-db and libnss-cache; it runs tests/nss/mkidx for its entries.
 EXTRA_PROGRAMS += bench/bench_nss
