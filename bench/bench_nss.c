@@ -209,7 +209,10 @@ measure(enum op op, uint32_t n, bool miss, struct result *r)
 	free(t);
 }
 
-/* Runs a program with the NULL-terminated arguments given; exits on failure. */
+/*
+ * Runs a program with the arguments given, ended by (char *)NULL (a bare
+ * NULL may be an int in a variadic call); exits on failure.
+ */
 static void
 run(const char *prog, ...)
 {
@@ -338,7 +341,7 @@ cmp_ix(const void *a, const void *b)
 static void
 make_cache_index(const char *src, const char *dst, int col)
 {
-	struct ixent *v = NULL;
+	struct ixent *v = NULL, *nv;
 	size_t n = 0, cap = 0, i, width = 0;
 	char *line = NULL;
 	size_t lcap = 0;
@@ -354,8 +357,9 @@ make_cache_index(const char *src, const char *dst, int col)
 			die("cache index: bad line");
 		if (n == cap) {
 			cap = cap ? cap * 2 : 1024;
-			if ((v = realloc(v, cap * sizeof(*v))) == NULL)
-				die("realloc");
+			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL)
+				die("reallocarray");
+			v = nv;
 		}
 		if ((v[n].key = strndup(k, (size_t)klen)) == NULL)
 			die("strndup");
@@ -367,7 +371,9 @@ make_cache_index(const char *src, const char *dst, int col)
 	}
 	free(line);
 	fclose(in);
-	qsort(v, n, sizeof(*v), cmp_ix);
+	/* An empty file leaves v NULL, which qsort may not be given. */
+	if (n > 0)
+		qsort(v, n, sizeof(*v), cmp_ix);
 	out = xfopen(dst, "we");
 	for (i = 0; i < n; i++) {
 		size_t kl = strlen(v[i].key);
@@ -383,7 +389,7 @@ make_cache_index(const char *src, const char *dst, int col)
 static void
 copy_file(const char *src, const char *dst)
 {
-	run("/bin/cp", src, dst, NULL);
+	run("/bin/cp", src, dst, (char *)NULL);
 }
 
 static void
@@ -442,7 +448,7 @@ prepare(uint32_t n, bool peers)
 	pw = path_in(dir, "passwd");
 	gr = path_in(dir, "group");
 	run(mkidx != NULL ? mkidx : "tests/nss/mkidx", "-n", nbuf, "-p", pw,
-	    "-g", gr, idx, NULL);
+	    "-g", gr, idx, (char *)NULL);
 	if (setenv("NHI_NSS_INDEX", idx, 1) == -1)
 		die("setenv");
 	if (peers) {
@@ -644,7 +650,7 @@ main(int argc, char **argv)
 		(void)umount2(ovl, MNT_DETACH);
 		free(ovl);
 	}
-	run("/bin/rm", "-rf", "--one-file-system", workdir, NULL);
+	run("/bin/rm", "-rf", "--one-file-system", workdir, (char *)NULL);
 	free(sizes);
 	free(pwbuf);
 	free(grbuf);
