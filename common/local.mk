@@ -16,6 +16,7 @@ common_libnhicore_la_SOURCES = \
 	common/decide.h common/decide.c \
 	common/account.h common/account.c \
 	common/authinfo.h common/authinfo.c \
+	common/authkeys.h common/authkeys.c \
 	common/logline.h common/logline.c \
 	common/audit.h common/audit.c \
 	common/dlog.h common/dlog.c

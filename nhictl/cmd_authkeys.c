@@ -7,9 +7,9 @@
  * unless --service says otherwise) and the account; each with
  * expiry-time= (the binding's end) and from= (its sources), so sshd itself
  * refuses an unbound key, and stops accepting a bound one when the
- * binding ends, before any PAM stage runs. Prints nothing for an account
- * that is not governed, or when the register is missing or stale: sshd
- * then finds no key here.
+ * binding ends, before any PAM stage runs (common/authkeys.c formats
+ * the line). Prints nothing for an account that is not governed, or when
+ * the register is missing or stale: sshd then finds no key here.
  */
 #include "config.h"
 
@@ -17,9 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "account.h"
+#include "authkeys.h"
 #include "cli.h"
 #include "decide.h"
 #include "nhictl.h"
@@ -80,26 +80,24 @@ key_allowed(const struct nhi_conf *c, const struct nhi_request *base,
 	return d.result == NHI_ALLOW;
 }
 
+/*
+ * Prints b's line, or says on stderr why it has none: a binding the line
+ * could not state exactly is left out, and sshd then refuses its key.
+ */
 static void
 print_key(const struct nhi_binding *b)
 {
-	char when[32];
-	struct tm tm;
-	time_t t = (time_t)b->not_after;
-	size_t i;
+	struct nhi_err e = { "" };
+	char *line = NULL, esc[96];
 
-	/* sshd takes minutes; rounding down ends access no later. */
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(when, sizeof(when), "%Y%m%d%H%MZ", &tm) == 0)
+	if (nhi_authkeys_line(b, &line, &e) != 0) {
+		nhi_escape(b->id, 64, esc, sizeof(esc));
+		nhictl_err("authorized-keys: binding %s left out: %s", esc,
+		    e.msg);
 		return;
-	printf("expiry-time=\"%s\"", when);
-	if (b->source.n > 0) {
-		printf(",from=\"");
-		for (i = 0; i < b->source.n; i++)
-			printf("%s%s", i > 0 ? "," : "", b->source.v[i]);
-		printf("\"");
 	}
-	printf(" %s nhi:%s:%s\n", b->cred_key, b->id, b->owner);
+	(void)fputs(line, stdout);
+	free(line);
 }
 
 int

@@ -9,7 +9,8 @@ UNIT_TESTS = \
 	tests/unit/check_register \
 	tests/unit/check_index \
 	tests/unit/check_sync \
-	tests/unit/check_decide
+	tests/unit/check_decide \
+	tests/unit/check_authkeys
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -37,6 +38,10 @@ tests_unit_check_sync_LDADD = common/libnhisync.la $(UNIT_LDADD)
 tests_unit_check_decide_SOURCES = tests/unit/check_decide.c tests/unit/testutil.h
 tests_unit_check_decide_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_decide_LDADD = $(UNIT_LDADD)
+tests_unit_check_authkeys_SOURCES = tests/unit/check_authkeys.c \
+	tests/unit/testutil.h
+tests_unit_check_authkeys_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_authkeys_LDADD = $(UNIT_LDADD)
 
 # Integration tests: real programs. Those that need root run as root in CI.
 INTEGRATION_TESTS = \

@@ -25,7 +25,7 @@ write_sshd_pam
 check "authorized-keys: exit 0" test $? -eq 0
 # The key's base64 may hold '+' and '/': match it as a fixed string.
 check "authorized-keys: prints the bound key with expiry-time and from" \
-    sh -c 'grep -Eq "^expiry-time=\"[0-9]{12}Z\",from=\"127\.0\.0\.0/8\" " "$1" &&
+    sh -c 'grep -Eq "^expiry-time=\"[0-9]{14}Z\",from=\"127\.0\.0\.0/8\" " "$1" &&
 	grep -Fq " $2 nhi:b-" "$1"' - "$T/ak" "$(cut -d' ' -f1,2 "$T/keys/alice.pub")"
 check "authorized-keys: prints nothing else" test "$(wc -l <"$T/ak")" -eq 1
 "$NHICTL" authorized-keys --config "$CONF" root >"$T/ak"
