@@ -13,6 +13,7 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz_conf \
 	tests/fuzz/fuzz_authinfo \
 	tests/fuzz/fuzz_pamidx \
+	tests/fuzz/fuzz_authkeys \
 	tests/fuzz/fuzz_nss
 check_PROGRAMS += $(FUZZ_TARGETS)
 TESTS += tests/fuzz/replay.sh
@@ -66,6 +67,11 @@ tests_fuzz_fuzz_pamidx_CPPFLAGS = $(FUZZ_CORE_CPP)
 tests_fuzz_fuzz_pamidx_CFLAGS = $(FUZZ_CORE_CC)
 tests_fuzz_fuzz_pamidx_LDFLAGS = $(FUZZ_CORE_LINK)
 tests_fuzz_fuzz_pamidx_LDADD = $(FUZZ_CORE_LIBS)
+tests_fuzz_fuzz_authkeys_SOURCES = tests/fuzz/fuzz_authkeys.c $(FUZZ_CORE_SRC)
+tests_fuzz_fuzz_authkeys_CPPFLAGS = $(FUZZ_CORE_CPP)
+tests_fuzz_fuzz_authkeys_CFLAGS = $(FUZZ_CORE_CC)
+tests_fuzz_fuzz_authkeys_LDFLAGS = $(FUZZ_CORE_LINK)
+tests_fuzz_fuzz_authkeys_LDADD = $(FUZZ_CORE_LIBS)
 # The NSS target compiles the module's sources in, as the module links
 # nothing but libc and tinycdb.
 tests_fuzz_fuzz_nss_SOURCES = tests/fuzz/fuzz_nss.c $(FUZZ_COMMON_SRC) \

@@ -53,6 +53,14 @@ issue binding --account app-db --owner dave --approver bob --ticket OPS-3 \
 issue binding --account deploy --owner erin --approver bob --ticket OPS-4 \
     --ssh-key "$w/bob.pub" --hosts web-01 --services sshd \
     --valid-for 1h >"$w/b4"
+issue binding --account deploy --owner frank --approver bob --ticket OPS-5 \
+    --ssh-key "$w/alice.pub" --hosts web-01 --services sshd --valid-for 30m \
+    --source 192.0.2.0/24,10.1.2.3,2001:db8:0:1::/64 >"$w/b5"
+ssh-keygen -q -t ed25519 -N '' -f "$w/ca" -C ca
+ssh-keygen -q -s "$w/ca" -I alice -n deploy -V +1h "$w/alice.pub"
+issue binding --account deploy --owner alice --approver bob --ticket OPS-6 \
+    --ssh-key "$w/alice-cert.pub" --hosts web-01 --services sshd \
+    --valid-for 1h >"$w/b6"
 issue account --name nhi-7f3a2c --uid 70001 --gid 70001 \
     --owner alice@example.com --description 'nightly backup' \
     --home /var/lib/backup --shell /bin/sh --groups users \
@@ -98,6 +106,36 @@ done
 		echo
 	done
 } | seed register signed
+
+# fuzz_authkeys: 0x00 + a payload; 0x01 + flags, not_after (8 bytes,
+# big-endian), then NUL-separated id, owner, key, fingerprint, sources.
+for s in b1 b2 b4 b5 b6; do
+	{ printf '\000'; payload "$w/$s"; } | seed authkeys "parsed-$s"
+done
+be64() {
+	for s in 56 48 40 32 24 16 8 0; do
+		printf "\\$(printf %03o $(($1 >> s & 255)))"
+	done
+}
+fields() {
+	printf '\001%b' "$1"
+	be64 "$2"
+	shift 2
+	printf '%s\000' "$@"
+}
+alice=$(cat "$w/alice.pub")
+fields '\000' 1796321291 b-1 alice@example.com "$alice" '' 10.0.0.0/8 \
+    2001:db8::/32 | seed authkeys fields-sources
+fields '\000' 1796321280 b-2 carol "$alice" '' | seed authkeys fields-minute
+fields '\004' 1796321291 b-3 carol "$alice" SHA256:x |
+    seed authkeys fields-other-fp
+fields '\000' 1796321291 b-4 carol "$alice" '' '10.0.0.0/8",command="sh' |
+    seed authkeys fields-quote
+fields '\000' 1796321291 'b-5
+ssh-ed25519' carol "$alice" '' | seed authkeys fields-newline
+fields '\000' 1 b-6 carol "$alice" '' | seed authkeys fields-epoch
+fields '\000' 253402300800 b-7 carol "$(cat "$w/alice-cert.pub")" '' |
+    seed authkeys fields-cert
 
 sed "s|$w|/srv/nhi|g" "$w/nhi.conf" | seed conf host
 cat >"$w/conf2" <<'CONF'

@@ -5,7 +5,8 @@
 set -u
 
 : "${top_srcdir:?}" "${top_builddir:?}"
-targets="dsse binding account statement register conf authinfo pamidx nss"
+targets="dsse binding account statement register conf authinfo pamidx authkeys \
+    nss"
 
 n=0
 for t in $targets; do n=$((n + 1)); done
