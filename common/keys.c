@@ -58,6 +58,27 @@ nhi_b64_encode(const void *p, size_t n)
 }
 
 /*
+ * True when each of the n bytes of s is a character of the standard
+ * alphabet or '='. libsodium (1.0.18) reads any byte above 0x7f as '/':
+ * a key text that sshd refuses, or a second encoding of a signed
+ * envelope, would decode to a real key or payload.
+ */
+static bool
+b64_alphabet(const char *s, size_t n)
+{
+	unsigned char c;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if ((c < 'A' || c > 'Z') && (c < 'a' || c > 'z') &&
+		    (c < '0' || c > '9') && c != '+' && c != '/' && c != '=')
+			return false;
+	}
+	return true;
+}
+
+/*
  * Decoding is strict: every byte of s must be consumed, so whitespace, a
  * NUL or garbage after the padding are errors. libsodium itself rejects
  * missing padding and non-zero unused bits, so each value has exactly one
@@ -71,7 +92,7 @@ nhi_b64_decode(const char *s, size_t slen, unsigned char **ret,
 	const char *end = NULL;
 	size_t binlen = 0, cap;
 
-	if (s == NULL || slen > SIZE_MAX - 3)
+	if (s == NULL || slen > SIZE_MAX - 3 || !b64_alphabet(s, slen))
 		return -1;
 	cap = slen / 4 * 3 + 3;
 	if ((bin = malloc(cap)) == NULL)

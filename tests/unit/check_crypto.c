@@ -131,6 +131,7 @@ static const char *const bad_b64[] = {
 	"aGk_",		/* URL-safe alphabet */
 	"aG*/",		/* not base64 */
 	"Q\nQ==",	/* newline inside */
+	"AAAA\xcdwqe",	/* a byte libsodium would read as '/' */
 };
 
 START_TEST(b64_decode_is_strict)
