@@ -211,7 +211,7 @@ static int
 put_str(json_object *o, const char *key, const char *val)
 {
 	/* json-c stands for JSON null with a NULL member. */
-	if (nhi_nonempty(val) == NULL)
+	if (val == NULL || *val == '\0')
 		return json_object_object_add(o, key, NULL) == 0 ? 0 : -1;
 	return nhi_json_put(o, key, json_object_new_string_len(val,
 	    (int)strnlen(val, NHI_MAX_FIELD)));
@@ -889,7 +889,7 @@ diagnose(const struct vlog *v, size_t i, struct nhi_dlog_report *r)
 	if (cur->seq > pre->seq + 1) {
 		fault(r, NHI_DLOG_DROPPED, i + 1, pre->seq + 1, "records seq "
 		    "%lld..%lld are missing before line %zu",
-		    (long long)(pre->seq + 1), (long long)(cur->seq - 1),
+		    (long long)pre->seq + 1, (long long)cur->seq - 1,
 		    i + 1);
 		return;
 	}
@@ -1043,7 +1043,7 @@ verify(const char *buf, size_t len, const unsigned char *pk,
 		    "the log ends at seq %lld, but the host's copy of its "
 		    "newest checkpoint is seq %lld: records from seq %lld on "
 		    "were cut off", (long long)r->last_seq, (long long)h->seq,
-		    (long long)(r->last_seq + 1));
+		    (long long)r->last_seq + 1);
 out:
 	free(v.l);
 	free(v.by_hash);
