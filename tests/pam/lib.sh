@@ -181,10 +181,26 @@ free_port() {
 	done
 }
 
+# The ASan runtime, when the module under test is a sanitizer build: the
+# program loading it must have the runtime first. Only sshd can be given
+# it; the loader ignores LD_PRELOAD in setuid su and sudo.
+san_preload() {
+	if readelf -d "$PAM_NHI_SO" 2>/dev/null | grep -q 'NEEDED.*libasan'
+	then
+		${CC:-cc} -print-file-name=libasan.so
+	fi
+}
+
 start_sshd() {
 	/usr/sbin/sshd -t -f "$T/sshd_config" || return 1
 	: >"$T/sshd.log"
-	bg_start /usr/sbin/sshd -D -f "$T/sshd_config" -E "$T/sshd.log"
+	san=$(san_preload)
+	# Leaks are sshd's own business; errors in the module end up in
+	# $T/asan.PID, which stop_sshd turns into a failed test point.
+	bg_start env ${san:+LD_PRELOAD="$san"} \
+	    ${san:+ASAN_OPTIONS=detect_leaks=0:log_path=$T/asan} \
+	    ${san:+UBSAN_OPTIONS=print_stacktrace=1:log_path=$T/asan} \
+	    /usr/sbin/sshd -D -f "$T/sshd_config" -E "$T/sshd.log"
 	sshd_pid=$t_last_pid
 	i=0
 	while ! grep -q 'Server listening' "$T/sshd.log" 2>/dev/null; do
@@ -197,6 +213,15 @@ start_sshd() {
 stop_sshd() {
 	[ -n "${sshd_pid:-}" ] && bg_stop "$sshd_pid"
 	sshd_pid=
+	if [ -n "${san:-}" ]; then
+		if ls "$T"/asan.* >/dev/null 2>&1; then
+			not_ok "sshd: no sanitizer report from the module" \
+			    "$(cat "$T"/asan.* | head -n 40)"
+			rm -f "$T"/asan.*
+		else
+			ok "sshd: no sanitizer report from the module"
+		fi
+	fi
 }
 
 # ssh_run KEY USER PORT [ssh options...] -- CMD...: the client's output
