@@ -8,6 +8,7 @@ common_libnhicore_la_SOURCES = \
 	common/conf.h common/conf.c \
 	common/keys.h common/keys.c \
 	common/dsse.h common/dsse.c \
+	common/sha256.h common/sha256.c \
 	common/jsonx.h common/jsonx.c \
 	common/statement.h common/statement.c \
 	common/register.h common/register.c common/state.c \

@@ -20,6 +20,7 @@
 #include "dsse.h"
 #include "jsonx.h"
 #include "register.h"
+#include "sha256.h"
 #include "util.h"
 
 #define CHUNK (64 * 1024)
@@ -188,11 +189,11 @@ static int
 statements_check(char *const *statements, size_t n, unsigned char ret[32],
     struct nhi_err *e)
 {
-	crypto_hash_sha256_state st;
+	struct nhi_sha256 st;
 	struct nhi_envelope *env = NULL;
 	size_t i, len;
 
-	crypto_hash_sha256_init(&st);
+	nhi_sha256_init(&st);
 	for (i = 0; i < n; i++) {
 		len = strlen(statements[i]);
 		if (memchr(statements[i], '\n', len) != NULL)
@@ -207,11 +208,11 @@ statements_check(char *const *statements, size_t n, unsigned char ret[32],
 			return -1;
 		}
 		nhi_envelope_free(env);
-		crypto_hash_sha256_update(&st,
+		nhi_sha256_update(&st,
 		    (const unsigned char *)statements[i], len);
-		crypto_hash_sha256_update(&st, (const unsigned char *)"\n", 1);
+		nhi_sha256_update(&st, (const unsigned char *)"\n", 1);
 	}
-	crypto_hash_sha256_final(&st, ret);
+	nhi_sha256_final(&st, ret);
 	return 0;
 }
 
@@ -302,14 +303,14 @@ static int
 stream_check(FILE *in, size_t *ret_n, unsigned char ret_sha[32],
     struct nhi_err *e)
 {
-	crypto_hash_sha256_state st;
+	struct nhi_sha256 st;
 	struct nhi_envelope *env;
 	char *line = NULL;
 	size_t cap = 0, n = 0, len;
 	ssize_t got;
 	int r = -1;
 
-	crypto_hash_sha256_init(&st);
+	nhi_sha256_init(&st);
 	while ((got = getline(&line, &cap, in)) > 0) {
 		n++;
 		len = (size_t)got;
@@ -329,14 +330,14 @@ stream_check(FILE *in, size_t *ret_n, unsigned char ret_sha[32],
 			goto out;
 		}
 		nhi_envelope_free(env);
-		crypto_hash_sha256_update(&st, (const unsigned char *)line,
+		nhi_sha256_update(&st, (const unsigned char *)line,
 		    len);
 	}
 	if (ferror(in)) {
 		nhi_err_set(e, "publish: read error: %s", strerror(errno));
 		goto out;
 	}
-	crypto_hash_sha256_final(&st, ret_sha);
+	nhi_sha256_final(&st, ret_sha);
 	*ret_n = n;
 	r = 0;
 out:
@@ -395,7 +396,7 @@ struct reader {
 	size_t len, cap;
 	size_t lineno;
 	bool in_body;		/* past the first newline */
-	crypto_hash_sha256_state file, body;
+	struct nhi_sha256 file, body;
 	unsigned char chunk[CHUNK];
 };
 
@@ -476,9 +477,9 @@ reader_next(struct reader *r, size_t max, struct nhi_err *e)
 		nl = memchr(start, '\n', r->end - r->pos);
 		n = nl != NULL ? (size_t)(nl - start) + 1 : r->end - r->pos;
 		any = true;
-		crypto_hash_sha256_update(&r->file, start, n);
+		nhi_sha256_update(&r->file, start, n);
 		if (r->in_body)
-			crypto_hash_sha256_update(&r->body, start, n);
+			nhi_sha256_update(&r->body, start, n);
 		if (reader_append(r, start, nl != NULL ? n - 1 : n, max,
 		    e) != 0)
 			return -1;
@@ -645,8 +646,8 @@ nhi_register_read_ext(FILE *in, const struct nhi_conf *c, int64_t now,
 		goto out;
 	}
 	rd->in = in;
-	crypto_hash_sha256_init(&rd->file);
-	crypto_hash_sha256_init(&rd->body);
+	nhi_sha256_init(&rd->file);
+	nhi_sha256_init(&rd->body);
 
 	if ((got = reader_next(rd, NHI_MAX_HEADER, e)) < 0)
 		goto out;
@@ -694,8 +695,8 @@ nhi_register_read_ext(FILE *in, const struct nhi_conf *c, int64_t now,
 			    "statement");
 		goto out;
 	}
-	crypto_hash_sha256_final(&rd->body, body);
-	crypto_hash_sha256_final(&rd->file, file);
+	nhi_sha256_final(&rd->body, body);
+	nhi_sha256_final(&rd->file, file);
 	if (sodium_memcmp(body, h.body_sha256, sizeof(body)) != 0) {
 		nhi_err_set(e, "register: the statements do not match the "
 		    "header's statements_sha256");

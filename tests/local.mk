@@ -5,6 +5,7 @@ UNIT_TESTS = \
 	tests/unit/check_util \
 	tests/unit/check_conf \
 	tests/unit/check_crypto \
+	tests/unit/check_sha256 \
 	tests/unit/check_statement \
 	tests/unit/check_register \
 	tests/unit/check_index \
@@ -23,6 +24,9 @@ tests_unit_check_conf_LDADD = $(UNIT_LDADD)
 tests_unit_check_crypto_SOURCES = tests/unit/check_crypto.c tests/unit/testutil.h
 tests_unit_check_crypto_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_crypto_LDADD = $(UNIT_LDADD)
+tests_unit_check_sha256_SOURCES = tests/unit/check_sha256.c tests/unit/testutil.h
+tests_unit_check_sha256_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_sha256_LDADD = $(UNIT_LDADD)
 tests_unit_check_statement_SOURCES = tests/unit/check_statement.c tests/unit/testutil.h
 tests_unit_check_statement_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_statement_LDADD = $(UNIT_LDADD)
