@@ -176,11 +176,25 @@ rec_str(struct nhi_buf *b, const char *s)
 	return nhi_buf_add(b, s, strlen(s) + 1);
 }
 
+/*
+ * Decimal, as "%" PRId64 writes it, without the formatting machinery: a
+ * sync writes several integers for each of a million records.
+ */
 static int
 rec_int(struct nhi_buf *b, int64_t v)
 {
-	return nhi_buf_addf(b, "%" PRId64, v) == 0 ? nhi_buf_add(b, "", 1) :
-	    -1;
+	char d[24];
+	size_t i = sizeof(d);
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	d[--i] = '\0';
+	do {
+		d[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		d[--i] = '-';
+	return nhi_buf_add(b, d + i, sizeof(d) - i);
 }
 
 static int
@@ -217,16 +231,66 @@ nhi_pamidx_create(const char *path, struct nhi_pamidx_writer **ret,
 }
 
 static int
-writer_put(struct nhi_pamidx_writer *w, const char *key, unsigned klen,
-    struct nhi_err *e)
+writer_put_value(struct nhi_pamidx_writer *w, const char *key, unsigned klen,
+    const char *value, size_t len, struct nhi_err *e)
 {
 	if (w->finished)
 		return nhi_err_set(e, "PAM index: already finished");
-	if (w->rec.len > UINT32_MAX ||
-	    cdb_make_add(&w->cm, key, klen, w->rec.s != NULL ? w->rec.s : "",
-	    (unsigned)w->rec.len) != 0)
+	if (len > UINT32_MAX ||
+	    cdb_make_add(&w->cm, key, klen, value != NULL ? value : "",
+	    (unsigned)len) != 0)
 		return nhi_err_set(e, "%s: write error: %s", w->a.tmp,
 		    strerror(errno));
+	return 0;
+}
+
+/* Adds the record built in w->rec under key. */
+static int
+writer_put(struct nhi_pamidx_writer *w, const char *key, unsigned klen,
+    struct nhi_err *e)
+{
+	return writer_put_value(w, key, klen, w->rec.s, w->rec.len, e);
+}
+
+int
+nhi_pamidx_binding_record(const struct nhi_binding *b, struct nhi_buf *out)
+{
+	if (rec_str(out, b->id) != 0 ||
+	    rec_str(out, b->account) != 0 ||
+	    rec_int(out, b->cred_kind) != 0 ||
+	    rec_str(out, b->cred_key) != 0 ||
+	    rec_str(out, b->cred_fp) != 0 ||
+	    rec_str(out, b->cred_user) != 0 ||
+	    rec_strv(out, &b->hosts) != 0 ||
+	    rec_strv(out, &b->services) != 0 ||
+	    rec_strv(out, &b->source) != 0 ||
+	    rec_int(out, b->not_before) != 0 ||
+	    rec_int(out, b->not_after) != 0 ||
+	    rec_int(out, b->issued_at) != 0 ||
+	    rec_int(out, b->max_session) != 0 ||
+	    rec_str(out, b->owner) != 0 ||
+	    rec_str(out, b->approver) != 0 ||
+	    rec_str(out, b->ticket) != 0 ||
+	    rec_str(out, b->issuer) != 0)
+		return -1;
+	return 0;
+}
+
+int
+nhi_pamidx_account_record(const struct nhi_account *a, struct nhi_buf *out)
+{
+	if (rec_str(out, a->name) != 0 ||
+	    rec_int(out, a->uid) != 0 ||
+	    rec_int(out, a->gid) != 0 ||
+	    rec_str(out, a->owner) != 0 ||
+	    rec_str(out, a->description) != 0 ||
+	    rec_str(out, a->home) != 0 ||
+	    rec_str(out, a->shell) != 0 ||
+	    rec_strv(out, &a->groups) != 0 ||
+	    rec_int(out, a->recertify_by) != 0 ||
+	    rec_int(out, a->issued_at) != 0 ||
+	    rec_str(out, a->issuer) != 0)
+		return -1;
 	return 0;
 }
 
@@ -234,32 +298,28 @@ int
 nhi_pamidx_add_binding(struct nhi_pamidx_writer *w,
     const struct nhi_binding *b, struct nhi_err *e)
 {
+	w->rec.len = 0;
+	if (nhi_pamidx_binding_record(b, &w->rec) != 0)
+		return nhi_err_set(e, "PAM index: out of memory");
+	return nhi_pamidx_add_binding_record(w, w->rec.s, w->rec.len, e);
+}
+
+int
+nhi_pamidx_add_binding_record(struct nhi_pamidx_writer *w, const char *rec,
+    size_t len, struct nhi_err *e)
+{
+	const char *id = rec, *account, *end;
 	char key[KEY_MAX];
 	unsigned klen;
 
-	if (key_make('b', '\0', b->account, key, &klen) != 0)
+	/* The key is the record's second field, its account. */
+	end = len > 0 ? memchr(rec, '\0', len) : NULL;
+	account = end != NULL ? end + 1 : NULL;
+	if (account == NULL || memchr(account, '\0', len - (size_t)(account -
+	    rec)) == NULL || key_make('b', '\0', account, key, &klen) != 0)
 		return nhi_err_set(e, "binding %.64s: bad account name",
-		    b->id);
-	w->rec.len = 0;
-	if (rec_str(&w->rec, b->id) != 0 ||
-	    rec_str(&w->rec, b->account) != 0 ||
-	    rec_int(&w->rec, b->cred_kind) != 0 ||
-	    rec_str(&w->rec, b->cred_key) != 0 ||
-	    rec_str(&w->rec, b->cred_fp) != 0 ||
-	    rec_str(&w->rec, b->cred_user) != 0 ||
-	    rec_strv(&w->rec, &b->hosts) != 0 ||
-	    rec_strv(&w->rec, &b->services) != 0 ||
-	    rec_strv(&w->rec, &b->source) != 0 ||
-	    rec_int(&w->rec, b->not_before) != 0 ||
-	    rec_int(&w->rec, b->not_after) != 0 ||
-	    rec_int(&w->rec, b->issued_at) != 0 ||
-	    rec_int(&w->rec, b->max_session) != 0 ||
-	    rec_str(&w->rec, b->owner) != 0 ||
-	    rec_str(&w->rec, b->approver) != 0 ||
-	    rec_str(&w->rec, b->ticket) != 0 ||
-	    rec_str(&w->rec, b->issuer) != 0)
-		return nhi_err_set(e, "PAM index: out of memory");
-	if (writer_put(w, key, klen, e) != 0)
+		    end != NULL ? id : "");
+	if (writer_put_value(w, key, klen, rec, len, e) != 0)
 		return -1;
 	w->n_bindings++;
 	return 0;
@@ -273,17 +333,7 @@ nhi_pamidx_add_account(struct nhi_pamidx_writer *w,
 	unsigned klen;
 
 	w->rec.len = 0;
-	if (rec_str(&w->rec, a->name) != 0 ||
-	    rec_int(&w->rec, a->uid) != 0 ||
-	    rec_int(&w->rec, a->gid) != 0 ||
-	    rec_str(&w->rec, a->owner) != 0 ||
-	    rec_str(&w->rec, a->description) != 0 ||
-	    rec_str(&w->rec, a->home) != 0 ||
-	    rec_str(&w->rec, a->shell) != 0 ||
-	    rec_strv(&w->rec, &a->groups) != 0 ||
-	    rec_int(&w->rec, a->recertify_by) != 0 ||
-	    rec_int(&w->rec, a->issued_at) != 0 ||
-	    rec_str(&w->rec, a->issuer) != 0)
+	if (nhi_pamidx_account_record(a, &w->rec) != 0)
 		return nhi_err_set(e, "PAM index: out of memory");
 	if (key_make('a', '\0', a->name, key, &klen) != 0)
 		return nhi_err_set(e, "account: bad name");
@@ -526,7 +576,7 @@ binding_decode(const char *rec, size_t len, const char *account,
 		return -1;
 	if (field_str(&c, false, nhi_valid_text, &b->id) != 0 ||
 	    field_str(&c, false, nhi_valid_name, &b->account) != 0 ||
-	    strcmp(b->account, account) != 0 ||
+	    (account != NULL && strcmp(b->account, account) != 0) ||
 	    field_int(&c, NHI_CRED_SSH_KEY, NHI_CRED_CHECKOUT, &kind) != 0 ||
 	    field_str(&c, true, nhi_valid_plain, &b->cred_key) != 0 ||
 	    field_copy(&c, b->cred_fp, sizeof(b->cred_fp)) != 0 ||
@@ -588,6 +638,20 @@ account_decode(const char *rec, size_t len, struct nhi_account **ret)
 fail:
 	nhi_account_free(a);
 	return -1;
+}
+
+int
+nhi_pamidx_binding_decode(const char *rec, size_t len,
+    struct nhi_binding **ret)
+{
+	return binding_decode(rec, len, NULL, ret);
+}
+
+int
+nhi_pamidx_account_decode(const char *rec, size_t len,
+    struct nhi_account **ret)
+{
+	return account_decode(rec, len, ret);
 }
 
 static int

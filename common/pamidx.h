@@ -46,6 +46,31 @@ int nhi_pamidx_add_binding(struct nhi_pamidx_writer *w,
     const struct nhi_binding *b, struct nhi_err *e);
 int nhi_pamidx_add_account(struct nhi_pamidx_writer *w,
     const struct nhi_account *a, struct nhi_err *e);
+/*
+ * The record nhi_pamidx_add_binding or _add_account would store for b or
+ * a, appended to out (NUL-separated fields: see pamidx.c). Returns -1 when
+ * out of memory.
+ */
+int nhi_pamidx_binding_record(const struct nhi_binding *b,
+    struct nhi_buf *out);
+int nhi_pamidx_account_record(const struct nhi_account *a,
+    struct nhi_buf *out);
+/*
+ * Stores a binding record made by nhi_pamidx_binding_record, or accepted
+ * by nhi_pamidx_binding_decode, under the account it names: the same
+ * bytes nhi_pamidx_add_binding would write for the binding.
+ */
+int nhi_pamidx_add_binding_record(struct nhi_pamidx_writer *w,
+    const char *rec, size_t len, struct nhi_err *e);
+/*
+ * Decodes a record with the checks the index reader applies to the
+ * index's own records. Returns -1 for a record it would refuse (or when
+ * out of memory).
+ */
+int nhi_pamidx_binding_decode(const char *rec, size_t len,
+    struct nhi_binding **ret);
+int nhi_pamidx_account_decode(const char *rec, size_t len,
+    struct nhi_account **ret);
 int nhi_pamidx_add_deny(struct nhi_pamidx_writer *w,
     const struct nhi_deny *d, struct nhi_err *e);
 /* Records the governance rules of c (at most once per index). */
