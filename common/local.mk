@@ -12,6 +12,7 @@ common_libnhicore_la_SOURCES = \
 	common/jsonx.h common/jsonx.c \
 	common/statement.h common/statement.c \
 	common/register.h common/register.c common/state.c \
+	common/cdbw.h common/cdbw.c \
 	common/pamidx.h common/pamidx.c \
 	common/nssidx.h common/nssidx.c \
 	common/decide.h common/decide.c \

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cdbw.h"
 #include "nssidx.h"
 
 #define NSSIDX_ID_MAX 4294967294u
@@ -36,15 +37,12 @@ struct nssidx_keyset {
 };
 
 struct nhi_nssidx_writer {
-	struct nhi_atomic file;
-	struct cdb_make cdb;
+	struct nhi_cdbw out;	/* out.pos: where the next record starts */
 	struct nssidx_keyset keys;
 	uint32_t flags;
 	uint32_t n_users, n_groups, n_members;
-	uint64_t pos;		/* where the next cdb record starts */
 	char *path;		/* for messages, after file is gone */
 	bool broken;		/* a write failed: only abort is left */
-	bool finished;		/* cdb_make_finish ran (and freed its lists) */
 };
 
 static struct nssidx_key *
@@ -171,25 +169,21 @@ add_id_field(struct nhi_buf *b, uint32_t id)
 /*
  * Adds one record to the cdb and its key to the set. The records follow
  * each other from the start of the data area, each a key length, a value
- * length, the key and the value, so w->pos is where the next one starts.
+ * length, the key and the value, so w->out.pos is where the next one
+ * starts.
  */
 static int
 put(struct nhi_nssidx_writer *w, const void *key, unsigned klen,
     const struct nhi_buf *val, struct nhi_err *e)
 {
-	uint64_t end = w->pos + 8 + klen + val->len;
-
-	if (end > UINT32_MAX) {
+	if (nhi_cdbw_add(&w->out, key, klen, val->s, val->len) == -1) {
 		w->broken = true;
-		return nhi_err_set(e, "%s: index larger than 4 GiB", w->path);
+		if (errno == EFBIG)
+			return nhi_err_set(e, "%s: index larger than 4 GiB",
+			    w->path);
+		return nhi_err_set(e, "%s: cannot write: %s",
+		    w->out.file.tmp, strerror(errno));
 	}
-	if (cdb_make_add(&w->cdb, key, klen, val->s, (unsigned)val->len)
-	    == -1) {
-		w->broken = true;
-		return nhi_err_set(e, "%s: cannot write: %s", w->file.tmp,
-		    strerror(errno));
-	}
-	w->pos = end;
 	if (keyset_add(&w->keys, key, klen) == -1) {
 		w->broken = true;
 		return nhi_err_set(e, "nss index: out of memory");
@@ -208,7 +202,7 @@ put_entry(struct nhi_nssidx_writer *w, const struct nhi_buf *key,
     const char *name, struct nhi_err *e)
 {
 	unsigned char p[NHI_NSSIDX_REF_POS_LEN];
-	uint64_t pos = w->pos;
+	uint64_t pos = w->out.pos;
 
 	if (put(w, key->s, (unsigned)key->len, rec, e) == -1)
 		return -1;
@@ -238,21 +232,13 @@ nhi_nssidx_create(const char *path, struct nhi_nssidx_writer **ret,
 		free(w);
 		return nhi_err_set(e, "nss index: out of memory");
 	}
-	if (nhi_atomic_open(&w->file, path, 0644) == -1) {
+	if (nhi_cdbw_open(&w->out, path, 0644) == -1) {
 		nhi_err_set(e, "%s: cannot create temporary file: %s", path,
 		    strerror(errno));
 		free(w->path);
 		free(w);
 		return -1;
 	}
-	if (cdb_make_start(&w->cdb, w->file.fd) == -1) {
-		nhi_err_set(e, "%s: cannot start index: %s", path,
-		    strerror(errno));
-		w->finished = true;
-		nhi_nssidx_abort(w);
-		return -1;
-	}
-	w->pos = NHI_NSSIDX_DATA_START;
 	*ret = w;
 	return 0;
 }
@@ -456,20 +442,15 @@ nhi_nssidx_commit(struct nhi_nssidx_writer *w, struct nhi_err *e)
 	cdb_pack(w->n_users, meta + NHI_NSSIDX_MAGIC_LEN + 4);
 	cdb_pack(w->n_groups, meta + NHI_NSSIDX_MAGIC_LEN + 8);
 	cdb_pack(w->n_members, meta + NHI_NSSIDX_MAGIC_LEN + 12);
-	if (cdb_make_add(&w->cdb, NHI_NSSIDX_META_KEY, NHI_NSSIDX_META_KEYLEN,
-	    meta, sizeof(meta)) == -1) {
+	if (nhi_cdbw_add(&w->out, NHI_NSSIDX_META_KEY,
+	    NHI_NSSIDX_META_KEYLEN, meta, sizeof(meta)) == -1 ||
+	    nhi_cdbw_finish(&w->out) == -1) {
 		nhi_err_set(e, "%s: cannot write: %s", w->path,
 		    strerror(errno));
 		goto out;
 	}
-	w->finished = true;
-	if (cdb_make_finish(&w->cdb) == -1) {
-		nhi_err_set(e, "%s: cannot write: %s", w->path,
-		    strerror(errno));
-		goto out;
-	}
-	/* On failure nhi_atomic_commit has removed the temporary file. */
-	if (nhi_atomic_commit(&w->file) == -1) {
+	/* On failure the temporary file is removed. */
+	if (nhi_cdbw_commit(&w->out) == -1) {
 		nhi_err_set(e, "%s: cannot install: %s", w->path,
 		    strerror(errno));
 		goto out;
@@ -489,12 +470,6 @@ nhi_nssidx_abort(struct nhi_nssidx_writer *w)
 {
 	if (w == NULL)
 		return;
-	/*
-	 * cdb_make keeps its record lists on the heap until finish, which
-	 * frees them; what it writes goes to the file unlinked just after.
-	 */
-	if (!w->finished)
-		(void)cdb_make_finish(&w->cdb);
-	nhi_atomic_abort(&w->file);
+	nhi_cdbw_abort(&w->out);
 	writer_free(w);
 }

@@ -38,6 +38,7 @@
 
 #include <cdb.h>
 
+#include "cdbw.h"
 #include "pamidx.h"
 #include "util.h"
 
@@ -48,9 +49,7 @@
 #define KEY_MAX (2 + NHI_MAX_FIELD + 1)
 
 struct nhi_pamidx_writer {
-	struct nhi_atomic a;
-	struct cdb_make cm;
-	bool finished;
+	struct nhi_cdbw out;
 	bool governance;
 	size_t n_bindings, n_accounts, n_deny;
 	struct nhi_buf rec;
@@ -219,13 +218,12 @@ nhi_pamidx_create(const char *path, struct nhi_pamidx_writer **ret,
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return nhi_err_set(e, "%s: out of memory", path);
-	if (nhi_atomic_open(&w->a, path, 0600) != 0) {
+	if (nhi_cdbw_open(&w->out, path, 0600) != 0) {
 		nhi_err_set(e, "%s: cannot create a temporary file: %s", path,
 		    strerror(errno));
 		free(w);
 		return -1;
 	}
-	cdb_make_start(&w->cm, w->a.fd);
 	*ret = w;
 	return 0;
 }
@@ -234,12 +232,10 @@ static int
 writer_put_value(struct nhi_pamidx_writer *w, const char *key, unsigned klen,
     const char *value, size_t len, struct nhi_err *e)
 {
-	if (w->finished)
+	if (w->out.finished)
 		return nhi_err_set(e, "PAM index: already finished");
-	if (len > UINT32_MAX ||
-	    cdb_make_add(&w->cm, key, klen, value != NULL ? value : "",
-	    (unsigned)len) != 0)
-		return nhi_err_set(e, "%s: write error: %s", w->a.tmp,
+	if (nhi_cdbw_add(&w->out, key, klen, value, len) != 0)
+		return nhi_err_set(e, "%s: write error: %s", w->out.file.tmp,
 		    strerror(errno));
 	return 0;
 }
@@ -394,8 +390,6 @@ int
 nhi_pamidx_finish(struct nhi_pamidx_writer *w,
     const struct nhi_regmeta *meta, struct nhi_err *e)
 {
-	int r;
-
 	w->rec.len = 0;
 	if (nhi_buf_add(&w->rec, NHI_PAMIDX_MAGIC, NHI_PAMIDX_MAGIC_LEN) != 0 ||
 	    rec_int(&w->rec, meta->version) != 0 ||
@@ -409,10 +403,8 @@ nhi_pamidx_finish(struct nhi_pamidx_writer *w,
 		return nhi_err_set(e, "PAM index: out of memory");
 	if (writer_put(w, META_KEY, META_KEYLEN, e) != 0)
 		return -1;
-	w->finished = true;
-	r = cdb_make_finish(&w->cm);
-	if (r != 0)
-		return nhi_err_set(e, "%s: write error: %s", w->a.tmp,
+	if (nhi_cdbw_finish(&w->out) != 0)
+		return nhi_err_set(e, "%s: write error: %s", w->out.file.tmp,
 		    strerror(errno));
 	return 0;
 }
@@ -424,13 +416,13 @@ nhi_pamidx_commit(struct nhi_pamidx_writer *w,
 	char *path;
 	int r = -1;
 
-	if (!w->finished && nhi_pamidx_finish(w, meta, e) != 0)
+	if (!w->out.finished && nhi_pamidx_finish(w, meta, e) != 0)
 		goto out;
-	if ((path = strdup(w->a.path)) == NULL) {
+	if ((path = strdup(w->out.file.path)) == NULL) {
 		nhi_err_set(e, "PAM index: out of memory");
 		goto out;
 	}
-	if (nhi_atomic_commit(&w->a) != 0)
+	if (nhi_cdbw_commit(&w->out) != 0)
 		nhi_err_set(e, "%s: cannot install: %s", path,
 		    strerror(errno));
 	else
@@ -451,16 +443,7 @@ nhi_pamidx_abort(struct nhi_pamidx_writer *w)
 {
 	if (w == NULL)
 		return;
-	if (!w->finished) {
-		/*
-		 * tinycdb frees its record lists only in cdb_make_finish; with
-		 * no descriptor its writes fail at once and nothing reaches
-		 * any file.
-		 */
-		w->cm.cdb_fd = -1;
-		(void)cdb_make_finish(&w->cm);
-	}
-	nhi_atomic_abort(&w->a);
+	nhi_cdbw_abort(&w->out);
 	nhi_buf_free(&w->rec);
 	free(w);
 }
@@ -743,27 +726,15 @@ lookup(struct nhi_pamidx *x, const char *key, unsigned klen,
 	return 1;
 }
 
-/*
- * The index holds authorization data: it is trusted only when root or
- * this process's own user owns it and nobody else can write to it.
- */
+/* The index holds authorization data: see nhi_cdb_file_check. */
 static int
 file_check(int fd, const char *path, struct nhi_fileid *ret_id,
     struct nhi_err *e)
 {
 	struct stat st;
 
-	if (fstat(fd, &st) != 0)
-		return nhi_err_set(e, "%s: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return nhi_err_set(e, "%s: not a regular file", path);
-	if (st.st_uid != 0 && st.st_uid != geteuid())
-		return nhi_err_set(e, "%s: owned by uid %u, not root", path,
-		    (unsigned)st.st_uid);
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-		return nhi_err_set(e, "%s: writable by group or others", path);
-	if (st.st_size > UINT32_MAX)
-		return nhi_err_set(e, "%s: too large for a cdb file", path);
+	if (nhi_cdb_file_check(fd, path, &st, e) != 0)
+		return -1;
 	nhi_fileid_of(&st, ret_id);
 	return 0;
 }

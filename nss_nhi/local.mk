@@ -33,7 +33,8 @@ uninstall-nss-nhi:
 # Tests: the fixture writer, the dlopen tests and the getent tests. They
 # link the index writer and what it uses, not all of libnhicore.
 check_LTLIBRARIES = tests/nss/libnssidx.la
-tests_nss_libnssidx_la_SOURCES = common/err.c common/util.c common/nssidx.c
+tests_nss_libnssidx_la_SOURCES = common/err.c common/util.c common/cdbw.c \
+	common/nssidx.c
 tests_nss_libnssidx_la_LIBADD = $(SODIUM_LIBS) $(CDB_LIBS)
 check_PROGRAMS += tests/nss/mkidx tests/nss/check_nss
 tests_nss_mkidx_SOURCES = tests/nss/mkidx.c
