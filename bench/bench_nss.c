@@ -94,7 +94,7 @@ static double max_seconds = 2.0;
 static char *pwbuf, *grbuf;
 static char workdir[] = "/tmp/nhi-bench-nss.XXXXXX";
 
-static void
+static _Noreturn void
 die(const char *what)
 {
 	fprintf(stderr, "bench_nss: %s: %s\n", what, strerror(errno));
@@ -181,7 +181,7 @@ measure(enum op op, uint32_t n, bool miss, struct result *r)
 {
 	uint64_t *t, start, t0;
 	unsigned seed = 12345;
-	size_t i, warm = 3;
+	size_t i, mid, high, warm = 3;
 	bool ok = true;
 
 	if ((t = calloc((size_t)max_calls, sizeof(*t))) == NULL)
@@ -203,8 +203,10 @@ measure(enum op op, uint32_t n, bool miss, struct result *r)
 	}
 	qsort(t, i, sizeof(*t), cmp_u64);
 	r->calls = i;
-	r->median = (double)t[i / 2] / 1000.0;
-	r->p99 = (double)t[(i * 99) / 100] / 1000.0;
+	mid = i / 2;
+	high = (i * 99) / 100;
+	r->median = (double)t[mid] / 1000.0;
+	r->p99 = (double)t[high] / 1000.0;
 	r->done = ok;
 	free(t);
 }
@@ -223,8 +225,10 @@ run(const char *prog, ...)
 	pid_t pid;
 	int status;
 
+	if ((argv[n++] = strdup(prog)) == NULL)
+		die("strdup");
 	va_start(ap, prog);
-	for (a = prog; a != NULL && n < 15; a = va_arg(ap, const char *))
+	while (n < 15 && (a = va_arg(ap, const char *)) != NULL)
 		if ((argv[n++] = strdup(a)) == NULL)
 			die("strdup");
 	va_end(ap);
@@ -565,7 +569,7 @@ main(int argc, char **argv)
 	char *sizes = strdup("10,100000,1000000"), *tok, *save = NULL;
 	bool root = geteuid() == 0;
 	const char *only = NULL;
-	char *ovl;
+	char *ovl, *end;
 	size_t s;
 	int c, op, miss;
 
@@ -576,19 +580,21 @@ main(int argc, char **argv)
 			only = optarg;
 			break;
 		case 'n':
-			max_calls = atol(optarg);
+			max_calls = strtol(optarg, &end, 10);
+			if (end == optarg || *end != '\0')
+				goto usage;
 			break;
 		case 's':
 			free(sizes);
 			sizes = strdup(optarg);
 			break;
 		case 't':
-			max_seconds = atof(optarg);
+			max_seconds = strtod(optarg, &end);
+			if (end == optarg || *end != '\0')
+				goto usage;
 			break;
 		default:
-			fprintf(stderr, "usage: bench_nss [-s SIZE,...] "
-			    "[-S SERVICE,...] [-n CALLS] [-t SECONDS]\n");
-			return 2;
+			goto usage;
 		}
 	}
 	if (max_calls < 5)
@@ -655,4 +661,9 @@ main(int argc, char **argv)
 	free(pwbuf);
 	free(grbuf);
 	return 0;
+usage:
+	fprintf(stderr, "usage: bench_nss [-s SIZE,...] [-S SERVICE,...] "
+	    "[-n CALLS] [-t SECONDS]\n");
+	free(sizes);
+	return 2;
 }

@@ -216,6 +216,24 @@ make_register(const char *dir, const char *conf_path, size_t n)
 	return (now_us() - t0) / 1e6;
 }
 
+/* One line of exactly n numbers from bench_pam_run. */
+static int
+read_figures(FILE *p, double *v, size_t n)
+{
+	char line[256], *at = line, *end;
+	size_t i;
+
+	if (fgets(line, sizeof(line), p) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		v[i] = strtod(at, &end);
+		if (end == at)
+			return -1;
+		at = end;
+	}
+	return *at == '\n' ? 0 : -1;
+}
+
 /*
  * Times the stacks of this size in bench_pam_run; out[i] for the i-th
  * of the "CONFDIR:USER[:OWNER]" arguments in stacks, and the machine's
@@ -233,12 +251,25 @@ run_stacks(size_t iters, const char *stacks, struct stats *out, size_t n,
 	    stacks);
 	if ((p = popen(cmd, "re")) == NULL)
 		die("popen", BENCH_PAM_RUN);
-	for (i = 0; i < n; i++)
-		if (fscanf(p, "%lf %lf %lf", &out[i].median, &out[i].p99,
-		    &out[i].faults) != 3)
+	for (i = 0; i < n; i++) {
+		double v[3];
+
+		if (read_figures(p, v, 3) != 0)
 			break;
-	if (i == n && fscanf(p, "%lf %lf", ret_syscall, ret_fault) != 2)
-		i = 0;
+		out[i].median = v[0];
+		out[i].p99 = v[1];
+		out[i].faults = v[2];
+	}
+	if (i == n) {
+		double v[2];
+
+		if (read_figures(p, v, 2) != 0) {
+			i = 0;
+		} else {
+			*ret_syscall = v[0];
+			*ret_fault = v[1];
+		}
+	}
 	if (pclose(p) != 0 || i != n)
 		die(BENCH_PAM_RUN, "failed");
 }
