@@ -30,6 +30,7 @@ common_libnhicore_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(SODIUM_CFLAGS) \
 common_libnhicore_la_LIBADD = $(JSONC_LIBS) $(SODIUM_LIBS) $(CDB_LIBS) \
 	$(AUDIT_LIBS)
 
-common_libnhisync_la_SOURCES = common/sync.h common/sync.c
+common_libnhisync_la_SOURCES = common/sync.h common/sync.c \
+	common/stcache.h common/stcache.c
 common_libnhisync_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS)
 common_libnhisync_la_LIBADD = common/libnhicore.la $(CURL_LIBS)

@@ -36,7 +36,9 @@
 #include "dsse.h"
 #include "nssidx.h"
 #include "pamidx.h"
+#include "sha256.h"
 #include "statement.h"
+#include "stcache.h"
 #include "sync.h"
 #include "util.h"
 
@@ -91,10 +93,8 @@ struct compile {
 	const struct local_db *local;
 	bool hash_only;		/* same version as installed: only hash it */
 	struct pool *pool;	/* verifies statements on several threads */
-	int cache_fd;		/* the verified-hash cache, or -1 */
-	struct cdb_make cache_out;
-	struct nhi_atomic cache_tmp;
-	bool cache_writing;
+	struct nhi_stcache *cache_in;	/* the previous sync's, or NULL */
+	struct nhi_stcache_writer *cache_out;	/* this sync's, or NULL */
 	size_t n_verified, n_cached;
 	struct nhi_pamidx_writer *pam;
 	size_t line;
@@ -437,10 +437,16 @@ account_keep(struct compile *cc, struct nhi_account *a, size_t line,
  */
 struct item {
 	size_t off, len, line;
-	struct nhi_statement st;
-	unsigned char hash[32];
-	unsigned char pk[32];	/* the issuer key that verified it */
+	unsigned char hash[NHI_SHA256_LEN];
 	bool ok, cached;
+	/*
+	 * What the statement compiled to, as the cache keeps it: kind, the
+	 * issuer key that verified it, the PAM index record. It points into
+	 * the previous cache's mapping or into own.
+	 */
+	struct nhi_stcache_entry out;
+	struct nhi_buf own;	/* kept from batch to batch */
+	struct nhi_account *account;	/* an account, for the commit */
 	char *why;		/* rejection reason when !ok */
 };
 
@@ -463,8 +469,6 @@ struct pool {
 	size_t n_threads;
 	bool stop;
 	struct compile *cc;
-	struct cdb cache;	/* the previous cache, read-only */
-	bool have_cache;
 };
 
 static const unsigned char *
@@ -480,30 +484,38 @@ find_issuer_key(void *ctx, const char *keyid)
 }
 
 /*
- * Whether this exact envelope was verified against this key by an
- * earlier sync. The cache only ever holds what a sync verified itself,
- * and a hit still requires the issuer's key to be the pinned one now: a
- * key removed from the config or rotated out cannot be revived by it.
+ * Takes what an earlier sync compiled from these exact bytes. The cache
+ * only ever holds what a sync verified itself, and the entry counts only
+ * while its issuer's key is the one pinned now: a key removed from the
+ * config or rotated out cannot be revived by it. Its record must pass the
+ * index reader's checks; anything less is a miss.
  */
 static bool
-cache_hit(const struct pool *p, const unsigned char hash[32],
-    const unsigned char *pk)
+item_from_cache(const struct pool *p, struct item *it)
 {
-	struct cdb db;
-	unsigned char v[32];
-	bool hit = false;
+	const struct nhi_stcache *cache = p->cc->cache_in;
+	struct nhi_stcache_entry en;
+	struct nhi_binding *b = NULL;
+	struct nhi_account *a = NULL;
+	const unsigned char *pk;
+	bool hit;
 
-	if (!p->have_cache)
+	if (cache == NULL || nhi_stcache_find(cache, it->hash, &en) != 1)
 		return false;
-	/*
-	 * cdb_find writes its position into the handle: each lookup works
-	 * on a copy, so the threads share only the read-only mapping.
-	 */
-	db = p->cache;
-	if (cdb_find(&db, hash, 32) > 0 && cdb_datalen(&db) == sizeof(v) &&
-	    cdb_read(&db, v, sizeof(v), cdb_datapos(&db)) == 0)
-		hit = sodium_memcmp(v, pk, sizeof(v)) == 0;
-	return hit;
+	if (en.kind == NHI_STCACHE_BINDING ?
+	    nhi_pamidx_binding_decode(en.rec, en.rec_len, &b) != 0 :
+	    nhi_pamidx_account_decode(en.rec, en.rec_len, &a) != 0)
+		return false;
+	pk = find_issuer_key(p->cc, b != NULL ? b->issuer : a->issuer);
+	hit = pk != NULL && sodium_memcmp(pk, en.pk, NHI_PK_LEN) == 0;
+	nhi_binding_free(b);
+	if (!hit) {
+		nhi_account_free(a);
+		return false;
+	}
+	it->out = en;
+	it->account = a;
+	return true;
 }
 
 static void
@@ -514,58 +526,86 @@ item_reject(struct item *it, const char *msg)
 }
 
 /*
- * The work of one statement, on any thread: decode, find the issuer,
- * verify unless the cache knows it, parse. The checks are those of
- * nhi_statement_open; only the signature check can be skipped.
+ * Compiles a statement the cache does not know: decode, find the issuer,
+ * verify, parse (the checks of nhi_statement_open), then the record the
+ * index and the cache keep.
  */
-static void
-item_process(struct pool *p, const char *text, struct item *it)
+static int
+item_compile(const struct pool *p, const char *text, struct item *it,
+    struct nhi_err *e)
 {
 	struct nhi_envelope *env = NULL;
+	struct nhi_statement st;
 	const unsigned char *pk;
 	const char *issuer;
-	struct nhi_err e;
 	char esc[96];
 	bool binding;
+	int r = -1;
 
-	e.msg[0] = '\0';
-	crypto_hash_sha256(it->hash, (const unsigned char *)text, it->len);
-	if (nhi_dsse_decode(text, it->len, NHI_MAX_STATEMENT, &env, &e) != 0)
-		goto reject;
+	memset(&st, 0, sizeof(st));
+	if (nhi_dsse_decode(text, it->len, NHI_MAX_STATEMENT, &env, e) != 0)
+		goto out;
 	binding = strcmp(env->payload_type, NHI_PT_BINDING) == 0;
 	if (!binding && strcmp(env->payload_type, NHI_PT_ACCOUNT) != 0) {
 		nhi_escape(env->payload_type, 64, esc, sizeof(esc));
-		nhi_err_set(&e, "payload type \"%s\" is not a statement", esc);
-		goto reject;
+		nhi_err_set(e, "payload type \"%s\" is not a statement", esc);
+		goto out;
 	}
 	if ((pk = find_issuer_key(p->cc, env->keyid)) == NULL) {
-		nhi_err_set(&e, "keyid %s: not a trusted issuer", env->keyid);
-		goto reject;
+		nhi_err_set(e, "keyid %s: not a trusted issuer", env->keyid);
+		goto out;
 	}
-	memcpy(it->pk, pk, sizeof(it->pk));
-	it->cached = cache_hit(p, it->hash, pk);
-	if (!it->cached && nhi_dsse_verify(env, pk, binding ? NHI_PT_BINDING :
-	    NHI_PT_ACCOUNT, &e) != 0)
-		goto reject;
+	if (nhi_dsse_verify(env, pk, binding ? NHI_PT_BINDING :
+	    NHI_PT_ACCOUNT, e) != 0)
+		goto out;
 	if (binding ? nhi_binding_parse((const char *)env->payload,
-	    env->payload_len, &it->st.binding, &e) != 0 :
+	    env->payload_len, &st.binding, e) != 0 :
 	    nhi_account_parse((const char *)env->payload, env->payload_len,
-	    &it->st.account, &e) != 0)
-		goto reject;
-	issuer = binding ? it->st.binding->issuer : it->st.account->issuer;
+	    &st.account, e) != 0)
+		goto out;
+	issuer = binding ? st.binding->issuer : st.account->issuer;
 	if (strcmp(issuer, env->keyid) != 0) {
-		nhi_err_set(&e, "issuer: %s is not the signing key %s", issuer,
+		nhi_err_set(e, "issuer: %s is not the signing key %s", issuer,
 		    env->keyid);
-		goto reject;
+		goto out;
 	}
-	memcpy(it->st.hash, it->hash, sizeof(it->hash));
-	it->ok = true;
+	it->own.len = 0;
+	if (nhi_stcache_value_start(binding ? NHI_STCACHE_BINDING :
+	    NHI_STCACHE_ACCOUNT, pk, &it->own) != 0 || (binding ?
+	    nhi_pamidx_binding_record(st.binding, &it->own) :
+	    nhi_pamidx_account_record(st.account, &it->own)) != 0 ||
+	    nhi_stcache_value_end(it->hash, &it->own) != 0 ||
+	    nhi_stcache_entry_of(it->hash, it->own.s, it->own.len,
+	    &it->out) != 0) {
+		nhi_err_set(e, "out of memory");
+		goto out;
+	}
+	it->account = st.account;
+	st.account = NULL;
+	r = 0;
+out:
+	nhi_statement_clear(&st);
 	nhi_envelope_free(env);
-	return;
-reject:
-	nhi_statement_clear(&it->st);
-	item_reject(it, e.msg);
-	nhi_envelope_free(env);
+	return r;
+}
+
+/*
+ * The work of one statement, on any thread: its hash, then the cache or
+ * the whole compilation.
+ */
+static void
+item_process(const struct pool *p, const char *text, struct item *it)
+{
+	struct nhi_err e;
+
+	e.msg[0] = '\0';
+	nhi_sha256(it->hash, text, it->len);
+	if (item_from_cache(p, it))
+		it->ok = it->cached = true;
+	else if (item_compile(p, text, it, &e) == 0)
+		it->ok = true;
+	else
+		item_reject(it, e.msg);
 }
 
 /*
@@ -624,7 +664,8 @@ batch_clear(struct batch *b)
 	size_t i;
 
 	for (i = 0; i < b->n; i++) {
-		nhi_statement_clear(&b->it[i].st);
+		nhi_account_free(b->it[i].account);
+		b->it[i].account = NULL;
 		free(b->it[i].why);
 		b->it[i].why = NULL;
 	}
@@ -635,7 +676,7 @@ batch_clear(struct batch *b)
 static void
 pool_free(struct pool *p)
 {
-	size_t i;
+	size_t i, k;
 
 	if (p == NULL)
 		return;
@@ -647,30 +688,14 @@ pool_free(struct pool *p)
 		(void)pthread_join(p->th[i], NULL);
 	for (i = 0; i < RING; i++) {
 		batch_clear(&p->ring[i]);
+		for (k = 0; k < BATCH; k++)
+			nhi_buf_free(&p->ring[i].it[k].own);
 		free(p->ring[i].buf);
 	}
-	if (p->have_cache)
-		cdb_free(&p->cache);
 	(void)pthread_mutex_destroy(&p->mu);
 	(void)pthread_cond_destroy(&p->work);
 	(void)pthread_cond_destroy(&p->done);
 	free(p);
-}
-
-/*
- * Maps the previous sync's cache. A cache that cannot be used costs
- * verification time, never correctness: it is simply left out.
- */
-static void
-pool_cache_map(struct pool *p, int fd)
-{
-	struct stat st;
-
-	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size < 2048 || st.st_size > (off_t)UINT32_MAX)
-		return;
-	if (cdb_init(&p->cache, fd) == 0)
-		p->have_cache = true;
 }
 
 static int
@@ -689,7 +714,6 @@ pool_new(struct compile *cc, struct pool **ret, struct nhi_err *e)
 	}
 	(void)pthread_cond_init(&p->work, NULL);
 	(void)pthread_cond_init(&p->done, NULL);
-	pool_cache_map(p, cc->cache_fd);
 	/*
 	 * The reading thread helps whenever it waits, so one worker per
 	 * further processor keeps every processor busy.
@@ -706,20 +730,18 @@ pool_new(struct compile *cc, struct pool **ret, struct nhi_err *e)
 	return 0;
 }
 
-/* Records a verified statement in the new cache. */
-static int
-cache_add(struct compile *cc, const struct item *it, struct nhi_err *e)
+/*
+ * Records an accepted statement in the new cache. A cache that cannot be
+ * written is dropped: it only ever saves time.
+ */
+static void
+cache_add(struct compile *cc, const struct item *it)
 {
-	if (!cc->cache_writing)
-		return 0;
-	if (cdb_make_add(&cc->cache_out, it->hash, 32, it->pk, 32) != 0) {
-		/* A cache that cannot be written is dropped, not fatal. */
-		cc->cache_writing = false;
-		(void)cdb_make_finish(&cc->cache_out);
-		nhi_atomic_abort(&cc->cache_tmp);
+	if (cc->cache_out != NULL && nhi_stcache_add(cc->cache_out, it->hash,
+	    it->out.value, it->out.value_len, NULL) != 0) {
+		nhi_stcache_abort(cc->cache_out);
+		cc->cache_out = NULL;
 	}
-	(void)e;
-	return 0;
 }
 
 /* Commits one finished batch in file order, on the reading thread. */
@@ -741,19 +763,19 @@ batch_commit(struct compile *cc, struct batch *b, struct nhi_err *e)
 			cc->n_cached++;
 		else
 			cc->n_verified++;
-		r = cache_add(cc, it, e);
-		if (r == 0 && it->st.binding != NULL) {
+		cache_add(cc, it);
+		if (it->out.kind == NHI_STCACHE_BINDING) {
 			/*
 			 * Scope is the decision's business: it reports
 			 * out-of-scope with the live config rather than a
 			 * silent absence.
 			 */
-			if ((r = nhi_pamidx_add_binding(cc->pam,
-			    it->st.binding, e)) == 0)
+			if ((r = nhi_pamidx_add_binding_record(cc->pam,
+			    it->out.rec, it->out.rec_len, e)) == 0)
 				cc->n_bindings++;
-		} else if (r == 0 && it->st.account != NULL) {
-			r = account_keep(cc, it->st.account, it->line, e);
-			it->st.account = NULL;
+		} else {
+			r = account_keep(cc, it->account, it->line, e);
+			it->account = NULL;
 		}
 	}
 	batch_clear(b);
@@ -838,8 +860,10 @@ on_statement(void *ctx, const char *line, size_t len, struct nhi_err *e)
 		b->buf = nb;
 		b->cap = cap;
 	}
+	/* The item keeps its buffer from the batch before. */
 	it = &b->it[b->n++];
-	memset(it, 0, sizeof(*it));
+	it->ok = it->cached = false;
+	memset(&it->out, 0, sizeof(it->out));
 	it->off = b->used;
 	it->len = len;
 	it->line = cc->line;
@@ -855,33 +879,29 @@ on_statement(void *ctx, const char *line, size_t len, struct nhi_err *e)
  * Opens the previous cache for reading and starts the new one beside it.
  * Neither is required: without them every signature is verified.
  */
-static int
-cache_begin(struct compile *cc, struct nhi_err *e)
+static void
+cache_begin(struct compile *cc)
 {
 	char *path;
 
-	(void)e;
 	if (asprintf(&path, "%s/" CACHE_NAME, cc->c->state_dir) < 0)
-		return 0;
-	cc->cache_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (nhi_atomic_open(&cc->cache_tmp, path, 0600) == 0) {
-		cdb_make_start(&cc->cache_out, cc->cache_tmp.fd);
-		cc->cache_writing = true;
-	}
+		return;
+	if (nhi_stcache_open(path, &cc->cache_in, NULL) != 0)
+		cc->cache_in = NULL;
+	if (nhi_stcache_create(path, &cc->cache_out, NULL) != 0)
+		cc->cache_out = NULL;
 	free(path);
-	return 0;
 }
 
 /* Installs the new cache once the indexes it describes are installed. */
 static void
 cache_commit(struct compile *cc)
 {
-	if (!cc->cache_writing)
-		return;
-	cc->cache_writing = false;
-	if (cdb_make_finish(&cc->cache_out) != 0 ||
-	    nhi_atomic_commit(&cc->cache_tmp) != 0)
-		nhi_atomic_abort(&cc->cache_tmp);
+	struct nhi_stcache_writer *w = cc->cache_out;
+
+	cc->cache_out = NULL;
+	if (w != NULL)
+		(void)nhi_stcache_commit(w, NULL);
 }
 
 static uint32_t
@@ -979,8 +999,10 @@ on_header(void *ctx, const struct nhi_register_header *h, struct nhi_err *e)
 		return 0;
 	}
 	if (nhi_pamidx_create(cc->c->pam_index, &cc->pam, e) != 0 ||
-	    nhi_pamidx_add_governance(cc->pam, cc->c, e) != 0 ||
-	    cache_begin(cc, e) != 0 || pool_new(cc, &cc->pool, e) != 0)
+	    nhi_pamidx_add_governance(cc->pam, cc->c, e) != 0)
+		return -1;
+	cache_begin(cc);
+	if (pool_new(cc, &cc->pool, e) != 0)
 		return -1;
 	for (i = 0; i < h->n_deny; i++) {
 		if (nhi_pamidx_add_deny(cc->pam, &h->deny[i], e) != 0)
@@ -1167,15 +1189,11 @@ compile_free(struct compile *cc)
 	/* The workers stop before anything they might touch is freed. */
 	pool_free(cc->pool);
 	cc->pool = NULL;
-	if (cc->cache_writing) {
-		/* Finishing frees the writer's memory; abort unlinks. */
-		(void)cdb_make_finish(&cc->cache_out);
-		nhi_atomic_abort(&cc->cache_tmp);
-		cc->cache_writing = false;
-	}
-	if (cc->cache_fd >= 0)
-		(void)close(cc->cache_fd);
-	cc->cache_fd = -1;
+	/* Items pointed into the previous cache until the workers stopped. */
+	nhi_stcache_close(cc->cache_in);
+	cc->cache_in = NULL;
+	nhi_stcache_abort(cc->cache_out);
+	cc->cache_out = NULL;
 	for (i = 0; i < cc->n_acc; i++) {
 		nhi_account_free(cc->acc[i].a);
 		free(cc->acc[i].gids);
@@ -1307,7 +1325,6 @@ sync_stream(const struct nhi_conf *c, FILE *in, const char *source,
 	cc.state = s;
 	cc.local = &local;
 	cc.line = 1;
-	cc.cache_fd = -1;
 
 	reason_set(res, "config");
 	if (local_read(c->passwd_file, false, &local.users, e) != 0 ||

@@ -10,10 +10,11 @@
  *
  * An https fetch is conditional (If-None-Match / If-Modified-Since) when
  * the installed register came from the same URL, so an unchanged register
- * costs one small request. Statement signatures already verified by an
- * earlier sync are remembered in STATE_DIR/verified.cdb (SHA-256 of the
- * envelope line -> the issuer key that verified it) and not verified
- * again; the others are verified on up to NHI_SYNC_THREADS threads.
+ * costs one small request. What each statement compiled to is remembered
+ * in STATE_DIR/verified.cdb (stcache.h): a statement met again, byte for
+ * byte and under the same pinned issuer key, is neither verified nor
+ * parsed again. The others are verified on up to NHI_SYNC_THREADS
+ * threads.
  *
  * The program calls nhi_sync_global_init() before the first sync:
  * libcurl's global setup is not thread-safe and belongs to the program.

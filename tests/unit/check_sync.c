@@ -1147,6 +1147,386 @@ START_TEST(a_state_file_without_the_later_fields_still_loads)
 }
 END_TEST
 
+/* The statement cache. */
+
+static void
+rejections_clear(struct fixture *fx)
+{
+	size_t i;
+
+	for (i = 0; i < fx->n_rej; i++)
+		free(fx->rej_msg[i]);
+	fx->n_rej = 0;
+}
+
+/* What a sync installed and said, to compare two syncs by. */
+struct outcome {
+	unsigned char *pam, *nss;
+	size_t pam_len, nss_len;
+	size_t n_bindings, n_accounts, n_rejected;
+	char *rejections;	/* "LINE: REASON\n" each */
+};
+
+static void
+outcome_take(struct fixture *fx, const struct nhi_sync_result *r,
+    struct outcome *o)
+{
+	struct nhi_buf b = { NULL, 0, 0 };
+	size_t i;
+
+	o->pam = slurp(fx->c->pam_index, &o->pam_len);
+	o->nss = slurp(fx->c->nss_index, &o->nss_len);
+	o->n_bindings = r->n_bindings;
+	o->n_accounts = r->n_accounts;
+	o->n_rejected = r->n_rejected;
+	ck_assert_int_eq(nhi_buf_adds(&b, ""), 0);
+	for (i = 0; i < fx->n_rej; i++)
+		ck_assert_int_eq(nhi_buf_addf(&b, "%zu: %s\n", fx->rej_line[i],
+		    fx->rej_msg[i]), 0);
+	o->rejections = b.s;
+	rejections_clear(fx);
+}
+
+static void
+outcome_clear(struct outcome *o)
+{
+	free(o->pam);
+	free(o->nss);
+	free(o->rejections);
+}
+
+/*
+ * Syncs the published register at now into a state that never saw it
+ * (no cache, every signature verified) and asserts that it installs and
+ * says exactly what o holds. The state is gone afterwards.
+ */
+static void
+assert_as_verified(struct fixture *fx, int64_t now, const struct outcome *o)
+{
+	struct nhi_sync_result r;
+	struct outcome fresh;
+	struct nhi_err e;
+	char *cmd;
+
+	ck_assert_int_gt(asprintf(&cmd, "rm -rf '%s'", fx->statedir), 0);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	rejections_clear(fx);
+	ck_assert_msg(sync_at(fx, now, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.n_cached, 0);
+	outcome_take(fx, &r, &fresh);
+	ck_assert_uint_eq(fresh.pam_len, o->pam_len);
+	ck_assert(memcmp(fresh.pam, o->pam, o->pam_len) == 0);
+	ck_assert_uint_eq(fresh.nss_len, o->nss_len);
+	ck_assert(memcmp(fresh.nss, o->nss, o->nss_len) == 0);
+	ck_assert_uint_eq(fresh.n_bindings, o->n_bindings);
+	ck_assert_uint_eq(fresh.n_accounts, o->n_accounts);
+	ck_assert_uint_eq(fresh.n_rejected, o->n_rejected);
+	ck_assert_str_eq(fresh.rejections, o->rejections);
+	outcome_clear(&fresh);
+}
+
+/*
+ * The standard register, and statements rejected for what the host
+ * holds (a local uid, a clash, a stranger's signature): the rejections
+ * too must not change with the cache.
+ */
+static void
+add_mixed(struct fixture *fx)
+{
+	add_standard(fx);
+	add_account(fx, "nhi-local", 70500, 70500, NULL);
+	add_account(fx, "nhi-c", 70003, 70003, "docker, adm");
+	add_account(fx, "nhi-c", 70004, 70004, NULL);
+	add_binding(fx, fx->stranger, "b-9", "deploy", NHI_CRED_USER);
+	add_binding(fx, fx->iss, "b-4", "nhi-b", NHI_CRED_SSH_KEY);
+}
+
+START_TEST(a_cache_hit_installs_what_verification_installs)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct outcome cached;
+	struct nhi_err e;
+	struct stat st;
+	char *cache;
+
+	fixture_init(&fx);
+	add_mixed(&fx);
+	publish(&fx, 1, NOW + 3600);
+	ck_assert_msg(sync_at(&fx, NOW, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.n_cached, 0);
+	publish(&fx, 2, NOW + 3600);
+	rejections_clear(&fx);
+	ck_assert_msg(sync_at(&fx, NOW + 1, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.n_verified, 0);
+	ck_assert_uint_eq(r.n_cached, fx.n - 1);
+	ck_assert_uint_gt(r.n_rejected, 2);
+	ck_assert(rejected(&fx, 7, "belongs to a local user"));
+	ck_assert(rejected(&fx, 9, "also claimed"));
+	ck_assert(rejected(&fx, 10, "not a trusted issuer"));
+	/* The cache is the host's own: root only, no temporary left. */
+	cache = path_in(fx.statedir, "verified.cdb");
+	ck_assert_int_eq(stat(cache, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	ck_assert_uint_eq(st.st_uid, geteuid());
+	outcome_take(&fx, &r, &cached);
+	assert_as_verified(&fx, NOW + 1, &cached);
+	outcome_clear(&cached);
+	free(cache);
+	fixture_clear(&fx);
+}
+END_TEST
+
+START_TEST(a_cache_entry_of_an_issuer_key_no_longer_pinned_is_not_used)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_seckey *k;
+	struct nhi_err e;
+
+	fixture_init(&fx);
+	add_standard(&fx);
+	publish(&fx, 1, NOW + 3600);
+	ck_assert_msg(sync_at(&fx, NOW, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.n_verified, fx.n);
+
+	/* The issuer's key is replaced by another one. */
+	k = fx.iss;
+	fx.iss = fx.stranger;
+	conf_load(&fx, "");
+	fx.iss = k;
+	publish(&fx, 2, NOW + 3600);
+	ck_assert_msg(sync_at(&fx, NOW + 1, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.n_cached, 0);
+	ck_assert_uint_eq(r.n_rejected, fx.n);
+	ck_assert_uint_eq(r.n_bindings + r.n_accounts, 0);
+	ck_assert(rejected(&fx, 2, "not a trusted issuer"));
+
+	/* Pinned again: verified again, the cache having lost them. */
+	conf_load(&fx, "");
+	publish(&fx, 3, NOW + 3600);
+	ck_assert_msg(sync_at(&fx, NOW + 2, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.n_rejected, 0);
+	ck_assert_uint_eq(r.n_verified, fx.n);
+	fixture_clear(&fx);
+}
+END_TEST
+
+START_TEST(a_statement_changed_by_one_byte_is_verified_again)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_err e;
+	char *sig;
+
+	fixture_init(&fx);
+	add_standard(&fx);
+	publish(&fx, 1, NOW + 3600);
+	ck_assert_msg(sync_at(&fx, NOW, &r, &e) == 0, "%s", e.msg);
+
+	/* One byte of the first signature changed: refused, not cached. */
+	sig = strstr(fx.st[0], "\"sig\":\"");
+	ck_assert_ptr_nonnull(sig);
+	sig += 7;
+	*sig = *sig == 'A' ? 'B' : 'A';
+	publish(&fx, 2, NOW + 3600);
+	ck_assert_msg(sync_at(&fx, NOW + 1, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.n_cached, fx.n - 1);
+	ck_assert_uint_eq(r.n_verified, 0);
+	ck_assert_uint_eq(r.n_rejected, 1);
+	ck_assert(rejected(&fx, 2, "bad signature"));
+
+	/* Re-issued with one byte of its payload changed: verified. */
+	free(fx.st[0]);
+	fx.n = 0;
+	add_binding(&fx, fx.iss, "b-7", "deploy", NHI_CRED_SSH_KEY);
+	fx.n = 5;
+	publish(&fx, 3, NOW + 3600);
+	ck_assert_msg(sync_at(&fx, NOW + 2, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.n_verified, 1);
+	ck_assert_uint_eq(r.n_cached, fx.n - 1);
+	ck_assert_uint_eq(r.n_rejected, 0);
+	fixture_clear(&fx);
+}
+END_TEST
+
+/* Ways the cache file can be found. */
+enum damage {
+	D_TRUNCATED_HALF,
+	D_HEADER_ONLY,
+	D_BYTE_FLIPPED,
+	D_OLD_FORMAT,
+	D_ENTRIES_SWAPPED,
+	D_WRITABLE_BY_GROUP,
+	D_A_DIRECTORY,
+	D_EMPTY,
+	D_GARBAGE,
+};
+
+/* A cdb holding what the statements' hashes are given. */
+static void
+cache_write(const char *path, char *const *st, size_t n,
+    const unsigned char *const *values, const size_t *lens, bool format)
+{
+	unsigned char h[32];
+	struct cdb_make cm;
+	size_t i;
+	int fd;
+
+	(void)unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(cdb_make_start(&cm, fd), 0);
+	if (format)
+		ck_assert_int_eq(cdb_make_add(&cm, "\0stcache", 8,
+		    "NHISTC\0\1", 8), 0);
+	for (i = 0; i < n; i++) {
+		crypto_hash_sha256(h, (const unsigned char *)st[i],
+		    strlen(st[i]));
+		ck_assert_int_eq(cdb_make_add(&cm, h, 32, values[i],
+		    (unsigned)lens[i]), 0);
+	}
+	ck_assert_int_eq(cdb_make_finish(&cm), 0);
+	ck_assert_int_eq(close(fd), 0);
+}
+
+/*
+ * The cache's value for each statement, as this version stores it (NULL
+ * for a statement it does not hold).
+ */
+static void
+cache_values(const char *path, char *const *st, size_t n,
+    unsigned char **values, size_t *lens)
+{
+	unsigned char h[32];
+	struct cdb cdb;
+	size_t i;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(cdb_init(&cdb, fd), 0);
+	for (i = 0; i < n; i++) {
+		crypto_hash_sha256(h, (const unsigned char *)st[i],
+		    strlen(st[i]));
+		values[i] = NULL;
+		lens[i] = 0;
+		if (cdb_find(&cdb, h, 32) <= 0)
+			continue;
+		lens[i] = cdb_datalen(&cdb);
+		values[i] = malloc(lens[i]);
+		ck_assert_ptr_nonnull(values[i]);
+		memcpy(values[i], cdb_getdata(&cdb), lens[i]);
+	}
+	cdb_free(&cdb);
+	close(fd);
+}
+
+static void
+cache_damage(struct fixture *fx, const char *path, enum damage d)
+{
+	unsigned char *buf, *values[MAXST], *rot[MAXST] = { NULL };
+	size_t len, lens[MAXST], rlens[MAXST] = { 0 }, i, n;
+	struct stat st;
+
+	switch (d) {
+	case D_TRUNCATED_HALF:
+	case D_HEADER_ONLY:
+		ck_assert_int_eq(stat(path, &st), 0);
+		ck_assert_int_eq(truncate(path, d == D_HEADER_ONLY ? 2048 :
+		    st.st_size / 2), 0);
+		break;
+	case D_BYTE_FLIPPED:
+		/* The middle of the records of the first statement. */
+		buf = slurp(path, &len);
+		cache_values(path, fx->st, 1, values, lens);
+		for (i = 2048; i + lens[0] <= len; i++)
+			if (memcmp(buf + i, values[0], lens[0]) == 0)
+				break;
+		ck_assert_uint_lt(i + lens[0], len + 1);
+		buf[i + lens[0] / 2] ^= 0x01;
+		ck_assert_int_eq(nhi_write_atomic(path, buf, len, 0600), 0);
+		free(buf);
+		free(values[0]);
+		break;
+	case D_OLD_FORMAT:
+		/* The cache before it kept records: the issuer key only. */
+		for (i = 0; i < fx->n; i++) {
+			values[i] = fx->iss->pk;
+			lens[i] = 32;
+		}
+		cache_write(path, fx->st, fx->n,
+		    (const unsigned char *const *)values, lens, false);
+		break;
+	case D_ENTRIES_SWAPPED:
+		/* Well-formed entries, each under another statement. */
+		cache_values(path, fx->st, fx->n, values, lens);
+		for (i = n = 0; i < fx->n; i++) {
+			if (values[i] != NULL) {
+				values[n] = values[i];
+				lens[n++] = lens[i];
+			}
+		}
+		for (i = 0; i < n; i++) {
+			rot[i] = values[(i + 1) % n];
+			rlens[i] = lens[(i + 1) % n];
+		}
+		cache_write(path, fx->st, n,
+		    (const unsigned char *const *)rot, rlens, true);
+		for (i = 0; i < n; i++)
+			free(values[i]);
+		break;
+	case D_WRITABLE_BY_GROUP:
+		ck_assert_int_eq(chmod(path, 0620), 0);
+		break;
+	case D_A_DIRECTORY:
+		ck_assert_int_eq(unlink(path), 0);
+		ck_assert_int_eq(mkdir(path, 0700), 0);
+		break;
+	case D_EMPTY:
+		ck_assert_int_eq(truncate(path, 0), 0);
+		break;
+	case D_GARBAGE:
+		buf = slurp(path, &len);
+		randombytes_buf(buf, len);
+		ck_assert_int_eq(nhi_write_atomic(path, buf, len, 0600), 0);
+		free(buf);
+		break;
+	}
+}
+
+START_TEST(a_damaged_or_foreign_cache_costs_time_not_correctness)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct outcome o;
+	struct nhi_err e;
+	char *cache;
+
+	fixture_init(&fx);
+	add_mixed(&fx);
+	publish(&fx, 1, NOW + 3600);
+	ck_assert_msg(sync_at(&fx, NOW, &r, &e) == 0, "%s", e.msg);
+	cache = path_in(fx.statedir, "verified.cdb");
+	cache_damage(&fx, cache, (enum damage)_i);
+	publish(&fx, 2, NOW + 3600);
+	rejections_clear(&fx);
+	ck_assert_msg(sync_at(&fx, NOW + 1, &r, &e) == 0, "%s", e.msg);
+	ck_assert(r.installed);
+	if (_i == D_BYTE_FLIPPED)
+		ck_assert_uint_eq(r.n_cached, fx.n - 2);
+	else
+		ck_assert_uint_eq(r.n_cached, 0);
+	ck_assert_uint_eq(r.n_verified + r.n_cached, fx.n - 1);
+	outcome_take(&fx, &r, &o);
+	assert_as_verified(&fx, NOW + 1, &o);
+	outcome_clear(&o);
+	free(cache);
+	fixture_clear(&fx);
+}
+END_TEST
+
 static Suite *
 sync_suite(void)
 {
@@ -1178,6 +1558,17 @@ sync_suite(void)
 	tcase_add_test(t, leftovers_of_a_killed_sync_are_removed);
 	tcase_add_test(t, failures_carry_a_reason_word_and_a_log_line);
 	tcase_add_test(t, a_state_file_without_the_later_fields_still_loads);
+	suite_add_tcase(s, t);
+
+	t = tcase_create("cache");
+	tcase_set_timeout(t, 60);
+	tcase_add_test(t, a_cache_hit_installs_what_verification_installs);
+	tcase_add_test(t,
+	    a_cache_entry_of_an_issuer_key_no_longer_pinned_is_not_used);
+	tcase_add_test(t, a_statement_changed_by_one_byte_is_verified_again);
+	tcase_add_loop_test(t,
+	    a_damaged_or_foreign_cache_costs_time_not_correctness,
+	    D_TRUNCATED_HALF, D_GARBAGE + 1);
 	suite_add_tcase(s, t);
 	return s;
 }
