@@ -49,7 +49,14 @@ static struct nssidx_key *
 keyset_slot(const struct nssidx_keyset *ks, const char *key, unsigned len,
     unsigned hash)
 {
-	size_t i = hash & (ks->cap - 1);
+	/*
+	 * cdb_hash of keys that differ in their last characters (uids,
+	 * numbered names) differ by small steps: the top bits of the
+	 * product spread them, where linear probing would make clusters.
+	 */
+	unsigned bits = (unsigned)__builtin_ctzl((unsigned long)ks->cap);
+	size_t i = bits == 0 ? 0 :
+	    (size_t)((uint32_t)(hash * UINT32_C(2654435761)) >> (32 - bits));
 
 	for (;;) {
 		struct nssidx_key *k = &ks->slot[i];
