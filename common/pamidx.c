@@ -47,6 +47,8 @@
 #define GOVERN_KEY "\0govern"
 #define GOVERN_KEYLEN 7
 #define KEY_MAX (2 + NHI_MAX_FIELD + 1)
+/* Room for a fingerprint in struct nhi_binding, its NUL included. */
+#define FP_MAX sizeof(((struct nhi_binding *)NULL)->cred_fp)
 
 struct nhi_pamidx_writer {
 	struct nhi_cdbw out;
@@ -477,10 +479,13 @@ field_int(struct cursor *c, int64_t min, int64_t max, int64_t *ret)
 	return 0;
 }
 
-/* A copy of the next field; optional fields may be empty (then NULL). */
+/*
+ * The next field, checked and left in the record; optional fields may be
+ * empty (then NULL).
+ */
 static int
-field_str(struct cursor *c, bool optional, bool (*valid)(const char *),
-    char **ret)
+field_ref(struct cursor *c, bool optional, bool (*valid)(const char *),
+    const char **ret)
 {
 	const char *s = field(c);
 
@@ -494,7 +499,28 @@ field_str(struct cursor *c, bool optional, bool (*valid)(const char *),
 	}
 	if (valid != NULL && !valid(s))
 		return -1;
-	return (*ret = strdup(s)) == NULL ? -1 : 0;
+	*ret = s;
+	return 0;
+}
+
+/* A copy of a field read in place (NULL stays NULL). */
+static int
+ref_dup(const char *s, char **ret)
+{
+	*ret = NULL;
+	return s != NULL && (*ret = strdup(s)) == NULL ? -1 : 0;
+}
+
+/* A copy of the next field; optional fields may be empty (then NULL). */
+static int
+field_str(struct cursor *c, bool optional, bool (*valid)(const char *),
+    char **ret)
+{
+	const char *s;
+
+	if (field_ref(c, optional, valid, &s) != 0)
+		return -1;
+	return ref_dup(s, ret);
 }
 
 static int
@@ -530,6 +556,7 @@ valid_keyid(const char *s)
 	    strspn(s, "0123456789abcdef") == NHI_KEYID_LEN;
 }
 
+/* A list: its count, then each item checked; copied into ret unless NULL. */
 static int
 field_strv(struct cursor *c, bool (*valid)(const char *),
     struct nhi_strv *ret)
@@ -541,9 +568,56 @@ field_strv(struct cursor *c, bool (*valid)(const char *),
 		return -1;
 	for (i = 0; i < n; i++) {
 		if ((s = field(c)) == NULL || *s == '\0' || !valid(s) ||
-		    nhi_strv_add(ret, s) != 0)
+		    (ret != NULL && nhi_strv_add(ret, s) != 0))
 			return -1;
 	}
+	return 0;
+}
+
+/*
+ * A binding record read in place: strings point into the record, and the
+ * lists (hosts, services, source), checked, are left there for a cursor.
+ */
+struct binding_ref {
+	const char *id, *account, *cred_key, *cred_fp, *cred_user;
+	struct cursor lists;
+	int64_t kind, not_before, not_after, issued_at, max_session;
+	const char *owner, *approver, *ticket, *issuer;
+};
+
+/* Reads and checks every field of a binding record, allocating nothing. */
+static int
+binding_read(const char *rec, size_t len, struct binding_ref *r)
+{
+	struct cursor c = { rec, len };
+
+	if (field_ref(&c, false, nhi_valid_text, &r->id) != 0 ||
+	    field_ref(&c, false, nhi_valid_name, &r->account) != 0 ||
+	    field_int(&c, NHI_CRED_SSH_KEY, NHI_CRED_CHECKOUT, &r->kind) != 0 ||
+	    field_ref(&c, true, nhi_valid_plain, &r->cred_key) != 0 ||
+	    field_ref(&c, true, NULL, &r->cred_fp) != 0 ||
+	    field_ref(&c, true, nhi_valid_name, &r->cred_user) != 0)
+		return -1;
+	r->lists = c;
+	if (field_strv(&c, valid_host, NULL) != 0 ||
+	    field_strv(&c, valid_service, NULL) != 0 ||
+	    field_strv(&c, nhi_valid_cidr, NULL) != 0 ||
+	    field_int(&c, 0, NHI_TIME_MAX, &r->not_before) != 0 ||
+	    field_int(&c, 0, NHI_TIME_MAX, &r->not_after) != 0 ||
+	    field_int(&c, 0, NHI_TIME_MAX, &r->issued_at) != 0 ||
+	    field_int(&c, 0, INT64_MAX, &r->max_session) != 0 ||
+	    field_ref(&c, false, nhi_valid_text, &r->owner) != 0 ||
+	    field_ref(&c, false, nhi_valid_text, &r->approver) != 0 ||
+	    field_ref(&c, false, nhi_valid_text, &r->ticket) != 0 ||
+	    field_ref(&c, false, valid_keyid, &r->issuer) != 0 || c.left != 0)
+		return -1;
+	/* Each credential kind carries exactly what it is matched on. */
+	if ((r->cred_fp != NULL && strlen(r->cred_fp) >= FP_MAX) ||
+	    r->not_before >= r->not_after ||
+	    (r->kind == NHI_CRED_SSH_KEY && (r->cred_key == NULL ||
+	    r->cred_fp == NULL || !nhi_valid_fingerprint(r->cred_fp))) ||
+	    (r->kind == NHI_CRED_USER && r->cred_user == NULL))
+		return -1;
 	return 0;
 }
 
@@ -551,45 +625,38 @@ static int
 binding_decode(const char *rec, size_t len, const char *account,
     struct nhi_binding **ret)
 {
-	struct cursor c = { rec, len };
+	struct binding_ref r;
 	struct nhi_binding *b;
-	int64_t kind, v;
+	struct cursor c;
 
-	if ((b = calloc(1, sizeof(*b))) == NULL)
+	if (binding_read(rec, len, &r) != 0 ||
+	    (account != NULL && strcmp(r.account, account) != 0) ||
+	    (b = calloc(1, sizeof(*b))) == NULL)
 		return -1;
-	if (field_str(&c, false, nhi_valid_text, &b->id) != 0 ||
-	    field_str(&c, false, nhi_valid_name, &b->account) != 0 ||
-	    (account != NULL && strcmp(b->account, account) != 0) ||
-	    field_int(&c, NHI_CRED_SSH_KEY, NHI_CRED_CHECKOUT, &kind) != 0 ||
-	    field_str(&c, true, nhi_valid_plain, &b->cred_key) != 0 ||
-	    field_copy(&c, b->cred_fp, sizeof(b->cred_fp)) != 0 ||
-	    field_str(&c, true, nhi_valid_name, &b->cred_user) != 0 ||
+	c = r.lists;
+	if (ref_dup(r.id, &b->id) != 0 ||
+	    ref_dup(r.account, &b->account) != 0 ||
+	    ref_dup(r.cred_key, &b->cred_key) != 0 ||
+	    ref_dup(r.cred_user, &b->cred_user) != 0 ||
 	    field_strv(&c, valid_host, &b->hosts) != 0 ||
 	    field_strv(&c, valid_service, &b->services) != 0 ||
 	    field_strv(&c, nhi_valid_cidr, &b->source) != 0 ||
-	    field_int(&c, 0, NHI_TIME_MAX, &b->not_before) != 0 ||
-	    field_int(&c, 0, NHI_TIME_MAX, &b->not_after) != 0 ||
-	    field_int(&c, 0, NHI_TIME_MAX, &b->issued_at) != 0 ||
-	    field_int(&c, 0, INT64_MAX, &v) != 0 ||
-	    field_str(&c, false, nhi_valid_text, &b->owner) != 0 ||
-	    field_str(&c, false, nhi_valid_text, &b->approver) != 0 ||
-	    field_str(&c, false, nhi_valid_text, &b->ticket) != 0 ||
-	    field_copy(&c, b->issuer, sizeof(b->issuer)) != 0 ||
-	    !valid_keyid(b->issuer) || c.left != 0)
-		goto fail;
-	b->cred_kind = (enum nhi_cred_kind)kind;
-	b->max_session = v;
-	/* Each credential kind carries exactly what it is matched on. */
-	if (b->not_before >= b->not_after ||
-	    (kind == NHI_CRED_SSH_KEY && (b->cred_key == NULL ||
-	    !nhi_valid_fingerprint(b->cred_fp))) ||
-	    (kind == NHI_CRED_USER && b->cred_user == NULL))
-		goto fail;
+	    ref_dup(r.owner, &b->owner) != 0 ||
+	    ref_dup(r.approver, &b->approver) != 0 ||
+	    ref_dup(r.ticket, &b->ticket) != 0) {
+		nhi_binding_free(b);
+		return -1;
+	}
+	if (r.cred_fp != NULL)
+		memcpy(b->cred_fp, r.cred_fp, strlen(r.cred_fp) + 1);
+	memcpy(b->issuer, r.issuer, NHI_KEYID_LEN + 1);
+	b->cred_kind = (enum nhi_cred_kind)r.kind;
+	b->not_before = r.not_before;
+	b->not_after = r.not_after;
+	b->issued_at = r.issued_at;
+	b->max_session = r.max_session;
 	*ret = b;
 	return 0;
-fail:
-	nhi_binding_free(b);
-	return -1;
 }
 
 static int
@@ -628,6 +695,18 @@ nhi_pamidx_binding_decode(const char *rec, size_t len,
     struct nhi_binding **ret)
 {
 	return binding_decode(rec, len, NULL, ret);
+}
+
+int
+nhi_pamidx_binding_check(const char *rec, size_t len,
+    const char **ret_issuer)
+{
+	struct binding_ref r;
+
+	if (binding_read(rec, len, &r) != 0)
+		return -1;
+	*ret_issuer = r.issuer;
+	return 0;
 }
 
 int

@@ -69,6 +69,12 @@ int nhi_pamidx_add_binding_record(struct nhi_pamidx_writer *w,
  */
 int nhi_pamidx_binding_decode(const char *rec, size_t len,
     struct nhi_binding **ret);
+/*
+ * The same checks, without decoding: ret_issuer points at the issuer's
+ * key id inside rec.
+ */
+int nhi_pamidx_binding_check(const char *rec, size_t len,
+    const char **ret_issuer);
 int nhi_pamidx_account_decode(const char *rec, size_t len,
     struct nhi_account **ret);
 int nhi_pamidx_add_deny(struct nhi_pamidx_writer *w,

@@ -495,20 +495,24 @@ item_from_cache(const struct pool *p, struct item *it)
 {
 	const struct nhi_stcache *cache = p->cc->cache_in;
 	struct nhi_stcache_entry en;
-	struct nhi_binding *b = NULL;
 	struct nhi_account *a = NULL;
 	const unsigned char *pk;
+	const char *issuer = NULL;
 	bool hit;
 
 	if (cache == NULL || nhi_stcache_find(cache, it->hash, &en) != 1)
 		return false;
-	if (en.kind == NHI_STCACHE_BINDING ?
-	    nhi_pamidx_binding_decode(en.rec, en.rec_len, &b) != 0 :
-	    nhi_pamidx_account_decode(en.rec, en.rec_len, &a) != 0)
-		return false;
-	pk = find_issuer_key(p->cc, b != NULL ? b->issuer : a->issuer);
+	/* A binding's record is only checked: the commit copies it. */
+	if (en.kind == NHI_STCACHE_BINDING) {
+		if (nhi_pamidx_binding_check(en.rec, en.rec_len, &issuer) != 0)
+			return false;
+	} else {
+		if (nhi_pamidx_account_decode(en.rec, en.rec_len, &a) != 0)
+			return false;
+		issuer = a->issuer;
+	}
+	pk = find_issuer_key(p->cc, issuer);
 	hit = pk != NULL && sodium_memcmp(pk, en.pk, NHI_PK_LEN) == 0;
-	nhi_binding_free(b);
 	if (!hit) {
 		nhi_account_free(a);
 		return false;
