@@ -52,6 +52,7 @@
 #define BATCH 1024		/* statements handed to the workers at once */
 #define RING 4			/* batches in flight */
 #define SLICE 32		/* statements a worker takes at a time */
+#define STREAM_RING (4 * 1024 * 1024)	/* download not yet read */
 #define GECOS_PREFIX "nhi owner "
 
 /*
@@ -1582,12 +1583,158 @@ nhi_sync_file(const struct nhi_conf *c, const char *path,
 
 /* Fetching. */
 
+/*
+ * The download is streamed: libcurl runs on a thread of its own and
+ * hands the body through a bounded ring to the reader, which verifies
+ * and compiles as the bytes come. The transfer and the verification
+ * overlap, and the register never goes through a temporary file. The
+ * reader meets the end of the stream only when the transfer succeeded
+ * with a register to read (HTTP 200, or a file:// URL); any failure of
+ * the transfer reaches it as a read error, so nothing is installed
+ * before the whole response was received. The transfer waits while the
+ * ring is full: its time limit counts the verification it waits for.
+ */
+struct stream {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned char *ring;
+	size_t head, len;	/* the bytes not read yet */
+	bool body;		/* a register body has begun */
+	bool closed;		/* the transfer is over ... */
+	bool ok;		/* ... and brought a register */
+	bool abandoned;		/* the reader stopped before the end */
+};
+
+static int
+stream_init(struct stream *st)
+{
+	memset(st, 0, sizeof(*st));
+	if ((st->ring = malloc(STREAM_RING)) == NULL)
+		return -1;
+	if (pthread_mutex_init(&st->mu, NULL) != 0) {
+		free(st->ring);
+		return -1;
+	}
+	(void)pthread_cond_init(&st->cv, NULL);
+	return 0;
+}
+
+static void
+stream_destroy(struct stream *st)
+{
+	(void)pthread_mutex_destroy(&st->mu);
+	(void)pthread_cond_destroy(&st->cv);
+	free(st->ring);
+}
+
+/*
+ * Appends what the transfer received, waiting for room. Returns -1 once
+ * the reader has stopped: the transfer is then cut short.
+ */
+static int
+stream_put(struct stream *st, const unsigned char *p, size_t n)
+{
+	size_t tail, k;
+	int r = 0;
+
+	(void)pthread_mutex_lock(&st->mu);
+	st->body = true;
+	while (n > 0) {
+		while (st->len == STREAM_RING && !st->abandoned)
+			(void)pthread_cond_wait(&st->cv, &st->mu);
+		if (st->abandoned) {
+			r = -1;
+			break;
+		}
+		/* The room after the bytes, up to the end of the ring. */
+		tail = (st->head + st->len) % STREAM_RING;
+		k = tail >= st->head ? STREAM_RING - tail : st->head - tail;
+		if (k > n)
+			k = n;
+		memcpy(st->ring + tail, p, k);
+		st->len += k;
+		p += k;
+		n -= k;
+		(void)pthread_cond_broadcast(&st->cv);
+	}
+	(void)pthread_mutex_unlock(&st->mu);
+	return r;
+}
+
+/* The read function of the reader's FILE (fopencookie). */
+static ssize_t
+stream_read(void *cookie, char *buf, size_t size)
+{
+	struct stream *st = cookie;
+	ssize_t r;
+	size_t k;
+
+	(void)pthread_mutex_lock(&st->mu);
+	while (st->len == 0 && !st->closed)
+		(void)pthread_cond_wait(&st->cv, &st->mu);
+	if (st->len > 0) {
+		k = st->len < STREAM_RING - st->head ? st->len :
+		    STREAM_RING - st->head;
+		if (k > size)
+			k = size;
+		memcpy(buf, st->ring + st->head, k);
+		st->head = (st->head + k) % STREAM_RING;
+		st->len -= k;
+		(void)pthread_cond_broadcast(&st->cv);
+		r = (ssize_t)k;
+	} else if (st->ok)
+		r = 0;
+	else {
+		errno = EIO;
+		r = -1;
+	}
+	(void)pthread_mutex_unlock(&st->mu);
+	return r;
+}
+
+static void
+stream_close(struct stream *st, bool ok)
+{
+	(void)pthread_mutex_lock(&st->mu);
+	st->closed = true;
+	st->ok = ok;
+	(void)pthread_cond_broadcast(&st->cv);
+	(void)pthread_mutex_unlock(&st->mu);
+}
+
+static void
+stream_abandon(struct stream *st)
+{
+	(void)pthread_mutex_lock(&st->mu);
+	st->abandoned = true;
+	(void)pthread_cond_broadcast(&st->cv);
+	(void)pthread_mutex_unlock(&st->mu);
+}
+
+/*
+ * Waits until a body begins or the transfer is over. Returns whether
+ * there is a register to read (an empty one included).
+ */
+static bool
+stream_wait(struct stream *st)
+{
+	bool r;
+
+	(void)pthread_mutex_lock(&st->mu);
+	while (!st->body && !st->closed)
+		(void)pthread_cond_wait(&st->cv, &st->mu);
+	r = st->body || st->ok;
+	(void)pthread_mutex_unlock(&st->mu);
+	return r;
+}
+
 struct fetch {
-	FILE *out;
+	CURL *h;
+	struct stream *st;
 	int64_t len, max;
+	int body;		/* 0: not seen yet, 1: a register, -1: not */
 	bool too_big;
-	bool write_failed;
-	int write_errno;
+	bool abandoned;		/* the reader stopped taking the body */
 	char etag[256];
 	char last_modified[64];
 };
@@ -1597,17 +1744,23 @@ fetch_write(char *p, size_t size, size_t n, void *ud)
 {
 	struct fetch *f = ud;
 	size_t len = size * n;
+	long code = 0;
 
 	if ((int64_t)len > f->max - f->len) {
 		f->too_big = true;
 		return 0;
 	}
-	if (fwrite(p, 1, len, f->out) != len) {
-		f->write_failed = true;
-		f->write_errno = errno;
+	f->len += (int64_t)len;
+	if (f->body == 0) {
+		/* An error page is counted against the cap, not read. */
+		(void)curl_easy_getinfo(f->h, CURLINFO_RESPONSE_CODE, &code);
+		f->body = code == 0 || code == 200 ? 1 : -1;
+	}
+	if (f->body > 0 && stream_put(f->st, (const unsigned char *)p,
+	    len) != 0) {
+		f->abandoned = true;
 		return 0;
 	}
-	f->len += (int64_t)len;
 	return len;
 }
 
@@ -1708,6 +1861,8 @@ curl_setup(CURL *h, const struct nhi_conf *c, const char *url,
 		SET(CURLOPT_CAPATH, c->ca_dir);
 	if (c->pinned_pubkey != NULL)
 		SET(CURLOPT_PINNEDPUBLICKEY, c->pinned_pubkey);
+	/* Fewer, larger pieces through the ring to the reader. */
+	SET(CURLOPT_BUFFERSIZE, 256L * 1024);
 	SET(CURLOPT_WRITEFUNCTION, fetch_write);
 	SET(CURLOPT_WRITEDATA, f);
 	SET(CURLOPT_HEADERFUNCTION, fetch_header);
@@ -1764,7 +1919,7 @@ reason_of_curl(CURLcode rc)
  */
 static int
 fetch(const struct nhi_conf *c, const char *url, const struct nhi_state *s,
-    FILE *out, struct fetch *f, bool *ret_not_modified,
+    struct stream *st, struct fetch *f, bool *ret_not_modified,
     struct nhi_sync_result *res, struct nhi_err *e)
 {
 	char errbuf[CURL_ERROR_SIZE], *hv = NULL;
@@ -1775,12 +1930,13 @@ fetch(const struct nhi_conf *c, const char *url, const struct nhi_state *s,
 	int r = -1;
 
 	memset(f, 0, sizeof(*f));
-	f->out = out;
+	f->st = st;
 	f->max = c->max_register_size > 0 ? c->max_register_size : INT64_MAX;
 	errbuf[0] = '\0';
 	*ret_not_modified = false;
 	if ((h = curl_easy_init()) == NULL)
 		return nhi_err_set(e, "%s: cannot start libcurl", url);
+	f->h = h;
 	if (s != NULL && s->etag[0] != '\0' &&
 	    asprintf(&hv, "If-None-Match: %s", s->etag) >= 0) {
 		if ((nh = curl_slist_append(hdrs, hv)) != NULL)
@@ -1803,10 +1959,10 @@ fetch(const struct nhi_conf *c, const char *url, const struct nhi_state *s,
 		reason_set(res, "too-large");
 		nhi_err_set(e, "%s: larger than max_register_size (%" PRId64
 		    " bytes)", url, f->max);
-	} else if (f->write_failed) {
-		reason_set(res, "disk");
-		nhi_err_set(e, "%s: cannot write the download: %s", url,
-		    strerror(f->write_errno));
+	} else if (f->abandoned) {
+		/* The reader's failure is the one to report. */
+		reason_set(res, "internal");
+		nhi_err_set(e, "%s: transfer stopped by the reader", url);
 	} else if (rc != CURLE_OK) {
 		reason_set(res, reason_of_curl(rc));
 		nhi_err_set(e, "%s: %s", url, errbuf[0] != '\0' ? errbuf :
@@ -1817,10 +1973,6 @@ fetch(const struct nhi_conf *c, const char *url, const struct nhi_state *s,
 	} else if (code != 0 && code != 200) {
 		reason_set(res, "http");
 		nhi_err_set(e, "%s: the server answered HTTP %ld", url, code);
-	} else if (fflush(out) != 0 || ferror(out)) {
-		reason_set(res, "disk");
-		nhi_err_set(e, "%s: cannot write the download: %s", url,
-		    strerror(errno));
 	} else
 		r = 0;
 out:
@@ -1829,33 +1981,48 @@ out:
 	return r;
 }
 
-/*
- * A temporary file in state_dir, unlinked at once: nothing is left over
- * when the process dies.
- */
-static FILE *
-temp_open(const char *dir, struct nhi_err *e)
-{
-	char *path;
-	FILE *f;
-	int fd;
+/* One transfer, on its thread. */
+struct transfer {
+	const struct nhi_conf *c;
+	const char *url;
+	const struct nhi_state *validators;	/* or NULL: unconditional */
+	struct stream st;
+	struct fetch f;
+	bool not_modified;
+	struct nhi_sync_result res;	/* its failure's reason word */
+	struct nhi_err e;
+	int r;
+};
 
-	if (asprintf(&path, "%s/register.tmp.XXXXXX", dir) < 0) {
-		nhi_err_set(e, "sync: out of memory");
-		return NULL;
+static void *
+transfer_main(void *arg)
+{
+	struct transfer *t = arg;
+
+	t->r = fetch(t->c, t->url, t->validators, &t->st, &t->f,
+	    &t->not_modified, &t->res, &t->e);
+	stream_close(&t->st, t->r == 0 && !t->not_modified);
+	return NULL;
+}
+
+/* Verifies and installs the register while it arrives. */
+static int
+stream_sync(const struct nhi_conf *c, struct transfer *t, int64_t now,
+    nhi_reject_fn reject, void *ctx, struct nhi_state *s,
+    struct nhi_sync_result *res, struct nhi_err *e)
+{
+	static const cookie_io_functions_t io = { stream_read, NULL, NULL,
+		NULL };
+	FILE *in;
+	int r;
+
+	if ((in = fopencookie(&t->st, "r", io)) == NULL) {
+		reason_set(res, "internal");
+		return nhi_err_set(e, "sync: %s", strerror(errno));
 	}
-	if ((fd = mkostemp(path, O_CLOEXEC)) < 0) {
-		nhi_err_set(e, "%s: %s", path, strerror(errno));
-		free(path);
-		return NULL;
-	}
-	(void)unlink(path);
-	free(path);
-	if ((f = fdopen(fd, "w+")) == NULL) {
-		nhi_err_set(e, "sync: %s", strerror(errno));
-		(void)close(fd);
-	}
-	return f;
+	r = sync_stream(c, in, t->url, now, reject, ctx, s, res, e);
+	(void)fclose(in);
+	return r;
 }
 
 /*
@@ -1884,37 +2051,56 @@ not_modified(const struct nhi_conf *c, struct nhi_state *s, const char *url,
 	return 0;
 }
 
-/* One mirror: fetch, then verify and install what came. */
+/* One mirror: fetch, and verify and install what comes. */
 static int
 sync_url(const struct nhi_conf *c, const char *url, int64_t now,
     nhi_reject_fn reject, void *ctx, struct nhi_state *s,
     bool conditional, struct nhi_sync_result *res, struct nhi_err *e)
 {
-	struct fetch f;
-	bool nm = false;
-	FILE *tmp;
+	struct transfer *t;
+	pthread_t th;
+	bool read = false;
 	int r = -1;
 
-	if ((tmp = temp_open(c->state_dir, e)) == NULL) {
-		reason_set(res, "disk");
-		return -1;
+	reason_set(res, "internal");
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return nhi_err_set(e, "sync: out of memory");
+	t->c = c;
+	t->url = url;
+	t->validators = conditional ? s : NULL;
+	if (stream_init(&t->st) != 0) {
+		free(t);
+		return nhi_err_set(e, "sync: out of memory");
 	}
-	if (fetch(c, url, conditional ? s : NULL, tmp, &f, &nm, res,
-	    e) == 0) {
-		if (nm)
-			r = not_modified(c, s, url, now, res, e);
-		else {
-			rewind(tmp);
-			r = sync_stream(c, tmp, url, now, reject, ctx, s, res,
-			    e);
-			if (r == 0) {
-				memcpy(s->etag, f.etag, sizeof(s->etag));
-				memcpy(s->last_modified, f.last_modified,
-				    sizeof(s->last_modified));
-			}
-		}
+	if (pthread_create(&th, NULL, transfer_main, t) != 0) {
+		nhi_err_set(e, "sync: cannot start a thread");
+		goto out;
 	}
-	(void)fclose(tmp);
+	if (stream_wait(&t->st)) {
+		read = true;
+		r = stream_sync(c, t, now, reject, ctx, s, res, e);
+		/* A reader that stopped early cuts the transfer short. */
+		stream_abandon(&t->st);
+	}
+	(void)pthread_join(th, NULL);
+	if (t->r != 0 && !(read && t->f.abandoned)) {
+		/*
+		 * The transfer failed on its own: that is the reason, whatever
+		 * the reader made of the bytes it got.
+		 */
+		*e = t->e;
+		reason_set(res, t->res.reason);
+		r = -1;
+	} else if (t->not_modified)
+		r = not_modified(c, s, url, now, res, e);
+	else if (r == 0) {
+		memcpy(s->etag, t->f.etag, sizeof(s->etag));
+		memcpy(s->last_modified, t->f.last_modified,
+		    sizeof(s->last_modified));
+	}
+out:
+	stream_destroy(&t->st);
+	free(t);
 	return r;
 }
 

@@ -2,11 +2,12 @@
  * sync.h: fetch, verify, compile and install the register (nhictl sync).
  *
  * The register is fetched from each register_url in turn with libcurl
- * (file:// and https:// only) into a temporary file under state_dir, read
- * with nhi_register_read, checked against the ratchet, compiled into a new
- * PAM index and a new NSS index, and installed by rename. On any failure
- * the installed indexes and the state's accepted version stay as they
- * were, and the failure is recorded in the state.
+ * (file:// and https:// only) and read with nhi_register_read as it
+ * arrives, checked against the ratchet, compiled into a new PAM index and
+ * a new NSS index, and installed by rename once the whole transfer
+ * succeeded. On any failure the installed indexes and the state's
+ * accepted version stay as they were, and the failure is recorded in the
+ * state.
  *
  * An https fetch is conditional (If-None-Match / If-Modified-Since) when
  * the installed register came from the same URL, so an unchanged register
