@@ -9,6 +9,11 @@
  * and a sync after 1% of the bindings were re-issued. The figures are
  * printed side by side with the targets of the sync issue.
  *
+ * Then, for reading them: where the processors went during each run
+ * (the sync, nginx serving it, everything else on the machine, and time
+ * stolen by the hypervisor, from /proc), and what one Ed25519
+ * verification costs here, the part of a full sync no design avoids.
+ *
  *   bench_sync [BINDINGS [ACCOUNTS]]
  */
 #include "config.h"
@@ -17,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
@@ -27,6 +33,7 @@
 #include <unistd.h>
 
 #include "benchgen.h"
+#include "sha256.h"
 #include "conf.h"
 #include "dsse.h"
 #include "keys.h"
@@ -43,11 +50,19 @@ struct gen {
 	int ok;
 };
 
+/* Processor time on the whole machine, from the first line of /proc/stat. */
+struct cpuclock {
+	double busy;		/* user, nice, system, irq, softirq */
+	double steal;
+	double nginx;		/* nginx's processes */
+};
+
 struct run {
 	double secs;
 	double cpu;		/* user + system seconds of the child */
 	double maxrss_mib;
 	struct nhi_sync_result res;
+	struct cpuclock load;	/* over the run */
 	int ok;
 };
 
@@ -68,6 +83,127 @@ die(const char *what, const struct nhi_err *e)
 	fprintf(stderr, "bench_sync: %s%s%s\n", what, e != NULL ? ": " : "",
 	    e != NULL ? e->msg : "");
 	exit(1);
+}
+
+/*
+ * Reads up to n space-separated decimal numbers from s into v (a field
+ * that is not a number, such as a state letter, reads as 0). Returns how
+ * many were read.
+ */
+static size_t
+numbers(const char *s, unsigned long long *v, size_t n)
+{
+	size_t i;
+	char *end;
+
+	for (i = 0; i < n; i++) {
+		while (*s == ' ')
+			s++;
+		if (*s == '\0' || *s == '\n')
+			break;
+		v[i] = strtoull(s, &end, 10);
+		if (end == s)
+			end += strcspn(s, " \n");
+		s = end;
+	}
+	return i;
+}
+
+/* Seconds of processor time nginx's processes (master pid) have used. */
+static double
+nginx_cpu(pid_t master)
+{
+	unsigned long long v[13];
+	char path[64], line[1024], *p;
+	struct dirent *de;
+	double sum = 0;
+	pid_t pid;
+	DIR *d;
+	FILE *f;
+
+	if (master <= 0 || (d = opendir("/proc")) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if ((pid = (pid_t)strtol(de->d_name, &p, 10)) <= 0 || *p != '\0')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		if ((f = fopen(path, "re")) == NULL)
+			continue;
+		/* After "pid (comm) ": state ppid ... utime stime. */
+		if (fgets(line, sizeof(line), f) != NULL &&
+		    (p = strrchr(line, ')')) != NULL &&
+		    numbers(p + 1, v, 13) == 13 &&
+		    (pid == master || v[1] == (unsigned long long)master))
+			sum += (double)(v[11] + v[12]) /
+			    (double)sysconf(_SC_CLK_TCK);
+		fclose(f);
+	}
+	closedir(d);
+	return sum;
+}
+
+static pid_t
+nginx_master(void)
+{
+	unsigned long long v = 0;
+	char path[600], line[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/ng/nginx.pid", dir);
+	if ((f = fopen(path, "re")) != NULL) {
+		if (fgets(line, sizeof(line), f) == NULL ||
+		    numbers(line, &v, 1) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return (pid_t)v;
+}
+
+static struct cpuclock
+cpuclock_now(void)
+{
+	unsigned long long v[8] = { 0 };
+	struct cpuclock c;
+	double hz = (double)sysconf(_SC_CLK_TCK);
+	char line[512];
+	FILE *f;
+
+	/* "cpu  user nice system idle iowait irq softirq steal ..." */
+	memset(&c, 0, sizeof(c));
+	if ((f = fopen("/proc/stat", "re")) != NULL) {
+		if (fgets(line, sizeof(line), f) == NULL ||
+		    strncmp(line, "cpu ", 4) != 0 ||
+		    numbers(line + 4, v, 8) != 8)
+			memset(v, 0, sizeof(v));
+		fclose(f);
+	}
+	c.busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6]) / hz;
+	c.steal = (double)v[7] / hz;
+	c.nginx = nginx_cpu(nginx_master());
+	return c;
+}
+
+/* What one Ed25519 verification costs here, in microseconds. */
+static double
+verify_us(void)
+{
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	unsigned char sk[crypto_sign_SECRETKEYBYTES];
+	unsigned char sig[crypto_sign_BYTES], msg[512];
+	struct timespec a, b;
+	int i, n = 4000;
+
+	randombytes_buf(msg, sizeof(msg));
+	crypto_sign_keypair(pk, sk);
+	crypto_sign_detached(sig, NULL, msg, sizeof(msg), sk);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+	for (i = 0; i < n; i++)
+		if (crypto_sign_verify_detached(sig, msg, sizeof(msg), pk) != 0)
+			die("verify", NULL);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+	sodium_memzero(sk, sizeof(sk));
+	return ((double)(b.tv_sec - a.tv_sec) * 1e6 +
+	    (double)(b.tv_nsec - a.tv_nsec) / 1e3) / n;
 }
 
 static char *
@@ -164,6 +300,7 @@ publish(const struct nhi_seckey *reg, const char *statements, int64_t v,
 static struct run
 sync_child(const struct nhi_conf *c, int64_t now)
 {
+	struct cpuclock after;
 	struct run run;
 	struct rusage ru;
 	int fds[2], status;
@@ -173,6 +310,7 @@ sync_child(const struct nhi_conf *c, int64_t now)
 	memset(&run, 0, sizeof(run));
 	if (pipe(fds) != 0)
 		die("pipe", NULL);
+	run.load = cpuclock_now();
 	t0 = now_s();
 	if ((pid = fork()) == 0) {
 		struct nhi_sync_result res;
@@ -192,6 +330,10 @@ sync_child(const struct nhi_conf *c, int64_t now)
 	    sizeof(run.res) || wait4(pid, &status, 0, &ru) != pid)
 		die("sync child", NULL);
 	run.secs = now_s() - t0;
+	after = cpuclock_now();
+	run.load.busy = after.busy - run.load.busy;
+	run.load.steal = after.steal - run.load.steal;
+	run.load.nginx = after.nginx - run.load.nginx;
 	close(fds[0]);
 	run.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	run.maxrss_mib = (double)ru.ru_maxrss / 1024.0;
@@ -199,6 +341,17 @@ sync_child(const struct nhi_conf *c, int64_t now)
 	    (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
 	    (double)ru.ru_stime.tv_usec / 1e6;
 	return run;
+}
+
+/* Where the processors went during a run, in seconds. */
+static void
+detail(const char *what, const struct run *r)
+{
+	double others = r->load.busy - r->cpu - r->load.nginx;
+
+	printf("%-24s %7.3f %9.3f %9.3f %9.3f %9.3f %7.2f\n", what, r->secs,
+	    r->cpu, r->load.nginx, others > 0 ? others : 0, r->load.steal,
+	    r->secs > 0 ? r->cpu / r->secs : 0);
 }
 
 static void
@@ -220,7 +373,7 @@ main(int argc, char **argv)
 	struct nhi_err e;
 	struct run full, nm, delta;
 	char text[4096], cmd[4096], st1[600], st2[600], port[16], note[128];
-	double t0, t_gen;
+	double t0, t_gen, us;
 	FILE *p;
 
 	if (nhi_crypto_init() != 0 || nhi_sync_global_init() != 0 ||
@@ -302,6 +455,19 @@ main(int argc, char **argv)
 	row("1% of bindings changed", delta.secs, "s", 3, "s", note);
 	row("1% changed: peak memory", delta.maxrss_mib, "MiB", 512, "MiB",
 	    "");
+
+	printf("\n%-24s %7s %9s %9s %9s %9s %7s\n", "seconds", "wall",
+	    "sync cpu", "nginx", "others", "steal", "cores");
+	detail("full sync", &full);
+	detail("unchanged (304)", &nm);
+	detail("1% of bindings changed", &delta);
+	us = verify_us();
+	printf("\nEd25519 verification here: %.1f us per signature on one "
+	    "core,\n%.1f s for the %zu statements of a full sync on %ld "
+	    "processors; SHA-256: %s.\n", us, us * (double)(nb + na) / 1e6 /
+	    (double)sysconf(_SC_NPROCESSORS_ONLN), nb + na,
+	    sysconf(_SC_NPROCESSORS_ONLN), nhi_sha256_accelerated() ?
+	    "SHA extensions" : "libsodium");
 
 	snprintf(cmd, sizeof(cmd), ". '%s/tests/https/lib.sh' && "
 	    "https_stop '%s/ng/nginx.pid'; rm -rf '%s'", TOP_SRCDIR, dir,
