@@ -1347,6 +1347,12 @@ sync_stream(const struct nhi_conf *c, FILE *in, const char *source,
 		goto out;
 	}
 	nhi_hex(sha, sizeof(sha), hex);
+	/*
+	 * Every statement is committed: nothing points into the previous
+	 * cache any more, and its mapping need not weigh on what follows.
+	 */
+	nhi_stcache_close(cc.cache_in);
+	cc.cache_in = NULL;
 	if (!cc.hash_only) {
 		/* Also repairs an index lost under an unchanged register. */
 		reason_set(res, "disk");
