@@ -477,9 +477,10 @@ reader_next(struct reader *r, size_t max, struct nhi_err *e)
 		nl = memchr(start, '\n', r->end - r->pos);
 		n = nl != NULL ? (size_t)(nl - start) + 1 : r->end - r->pos;
 		any = true;
-		nhi_sha256_update(&r->file, start, n);
 		if (r->in_body)
-			nhi_sha256_update(&r->body, start, n);
+			nhi_sha256_update2(&r->file, &r->body, start, n);
+		else
+			nhi_sha256_update(&r->file, start, n);
 		if (reader_append(r, start, nl != NULL ? n - 1 : n, max,
 		    e) != 0)
 			return -1;

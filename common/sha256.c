@@ -53,6 +53,16 @@ store128(void *p, __m128i v)
 	_mm_storeu_si128((__m128i *)p, v);
 }
 
+/* W[4r .. 4r+3] from the sixteen words before, w[r % 4] holding W[4r-16 ..]. */
+__attribute__((target("sha,sse4.1,ssse3")))
+static inline __m128i
+schedule(const __m128i w[4], int r)
+{
+	return _mm_sha256msg2_epu32(_mm_add_epi32(_mm_sha256msg1_epu32(
+	    w[r & 3], w[(r + 1) & 3]), _mm_alignr_epi8(w[(r + 3) & 3],
+	    w[(r + 2) & 3], 4)), w[(r + 3) & 3]);
+}
+
 /* Compresses n 64-byte blocks of p into h. */
 __attribute__((target("sha,sse4.1,ssse3")))
 static void
@@ -81,11 +91,7 @@ ni_blocks(uint32_t h[8], const unsigned char *p, size_t n)
 				w[r] = _mm_shuffle_epi8(load128(p + 16 * r),
 				    bswap);
 			else
-				w[r & 3] = _mm_sha256msg2_epu32(_mm_add_epi32(
-				    _mm_sha256msg1_epu32(w[r & 3],
-				    w[(r + 1) & 3]), _mm_alignr_epi8(
-				    w[(r + 3) & 3], w[(r + 2) & 3], 4)),
-				    w[(r + 3) & 3]);
+				w[r & 3] = schedule(w, r);
 			m = _mm_add_epi32(w[r & 3], load128(&k256[4 * r]));
 			/* Two rounds each: the registers trade roles. */
 			cdgh = _mm_sha256rnds2_epu32(cdgh, abef, m);
@@ -100,6 +106,74 @@ ni_blocks(uint32_t h[8], const unsigned char *p, size_t n)
 	cdgh = _mm_shuffle_epi32(cdgh, 0xb1);
 	store128(&h[0], _mm_blend_epi16(t, cdgh, 0xf0));
 	store128(&h[4], _mm_alignr_epi8(cdgh, t, 8));
+}
+
+/* Two states in lockstep, each from its own n blocks. */
+__attribute__((target("sha,sse4.1,ssse3")))
+static void
+ni_blocks2(uint32_t ha[8], const unsigned char *pa, uint32_t hb[8],
+    const unsigned char *pb, size_t n)
+{
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL,
+	    0x0405060700010203LL);
+	__m128i a0, a1, b0, b1, sa0, sa1, sb0, sb1, wa[4], wb[4], ma, mb, k;
+	__m128i t;
+	size_t i;
+	int r;
+
+	t = _mm_shuffle_epi32(load128(&ha[0]), 0xb1);
+	a1 = _mm_shuffle_epi32(load128(&ha[4]), 0x1b);
+	a0 = _mm_alignr_epi8(t, a1, 8);
+	a1 = _mm_blend_epi16(a1, t, 0xf0);
+	t = _mm_shuffle_epi32(load128(&hb[0]), 0xb1);
+	b1 = _mm_shuffle_epi32(load128(&hb[4]), 0x1b);
+	b0 = _mm_alignr_epi8(t, b1, 8);
+	b1 = _mm_blend_epi16(b1, t, 0xf0);
+
+	for (i = 0; i < n; i++, pa += 64, pb += 64) {
+		sa0 = a0;
+		sa1 = a1;
+		sb0 = b0;
+		sb1 = b1;
+		/*
+		 * Each round waits for the one before: two independent
+		 * chains keep the SHA unit busy (almost twice the speed).
+		 */
+#pragma GCC unroll 16
+		for (r = 0; r < 16; r++) {
+			if (r < 4) {
+				wa[r] = _mm_shuffle_epi8(load128(pa + 16 * r),
+				    bswap);
+				wb[r] = _mm_shuffle_epi8(load128(pb + 16 * r),
+				    bswap);
+			} else {
+				wa[r & 3] = schedule(wa, r);
+				wb[r & 3] = schedule(wb, r);
+			}
+			k = load128(&k256[4 * r]);
+			ma = _mm_add_epi32(wa[r & 3], k);
+			mb = _mm_add_epi32(wb[r & 3], k);
+			a1 = _mm_sha256rnds2_epu32(a1, a0, ma);
+			b1 = _mm_sha256rnds2_epu32(b1, b0, mb);
+			ma = _mm_shuffle_epi32(ma, 0x0e);
+			mb = _mm_shuffle_epi32(mb, 0x0e);
+			a0 = _mm_sha256rnds2_epu32(a0, a1, ma);
+			b0 = _mm_sha256rnds2_epu32(b0, b1, mb);
+		}
+		a0 = _mm_add_epi32(a0, sa0);
+		a1 = _mm_add_epi32(a1, sa1);
+		b0 = _mm_add_epi32(b0, sb0);
+		b1 = _mm_add_epi32(b1, sb1);
+	}
+
+	t = _mm_shuffle_epi32(a0, 0x1b);
+	a1 = _mm_shuffle_epi32(a1, 0xb1);
+	store128(&ha[0], _mm_blend_epi16(t, a1, 0xf0));
+	store128(&ha[4], _mm_alignr_epi8(a1, t, 8));
+	t = _mm_shuffle_epi32(b0, 0x1b);
+	b1 = _mm_shuffle_epi32(b1, 0xb1);
+	store128(&hb[0], _mm_blend_epi16(t, b1, 0xf0));
+	store128(&hb[4], _mm_alignr_epi8(b1, t, 8));
 }
 
 /* 0: not asked yet, 1: absent, 2: present. */
@@ -135,6 +209,17 @@ ni_blocks(uint32_t h[8], const unsigned char *p, size_t n)
 {
 	(void)h;
 	(void)p;
+	(void)n;
+}
+
+static void
+ni_blocks2(uint32_t ha[8], const unsigned char *pa, uint32_t hb[8],
+    const unsigned char *pb, size_t n)
+{
+	(void)ha;
+	(void)pa;
+	(void)hb;
+	(void)pb;
 	(void)n;
 }
 #endif
@@ -184,6 +269,35 @@ nhi_sha256_update(struct nhi_sha256 *s, const void *p, size_t n)
 	}
 	if (n > 0)
 		memcpy(s->u.ni.buf, in, n);
+}
+
+void
+nhi_sha256_update2(struct nhi_sha256 *a, struct nhi_sha256 *b,
+    const void *p, size_t n)
+{
+	const unsigned char *in = p;
+	size_t ka, kb, both;
+
+	if (!a->ni || !b->ni) {
+		nhi_sha256_update(a, in, n);
+		nhi_sha256_update(b, in, n);
+		return;
+	}
+	/* Each completes the block it has begun, then both go in step. */
+	ka = (size_t)((64 - a->u.ni.bytes % 64) % 64);
+	kb = (size_t)((64 - b->u.ni.bytes % 64) % 64);
+	if (ka > n)
+		ka = n;
+	if (kb > n)
+		kb = n;
+	nhi_sha256_update(a, in, ka);
+	nhi_sha256_update(b, in, kb);
+	both = (n - (ka > kb ? ka : kb)) / 64;
+	ni_blocks2(a->u.ni.h, in + ka, b->u.ni.h, in + kb, both);
+	a->u.ni.bytes += 64 * both;
+	b->u.ni.bytes += 64 * both;
+	nhi_sha256_update(a, in + ka + 64 * both, n - ka - 64 * both);
+	nhi_sha256_update(b, in + kb + 64 * both, n - kb - 64 * both);
 }
 
 static void

@@ -32,6 +32,12 @@ struct nhi_sha256 {
 
 void nhi_sha256_init(struct nhi_sha256 *s);
 void nhi_sha256_update(struct nhi_sha256 *s, const void *p, size_t n);
+/*
+ * Updates a and b with the same bytes, interleaved where the SHA
+ * extensions are used: nearly twice as fast as one after the other.
+ */
+void nhi_sha256_update2(struct nhi_sha256 *a, struct nhi_sha256 *b,
+    const void *p, size_t n);
 /* Writes the digest; s must be initialised again before reuse. */
 void nhi_sha256_final(struct nhi_sha256 *s, unsigned char out[NHI_SHA256_LEN]);
 /* The digest of p in one call. */

@@ -1,7 +1,8 @@
 /*
  * check_sha256.c: nhi_sha256 gives SHA-256, whether the processor's SHA
  * extensions or libsodium compress the blocks, for every length and
- * every way of cutting the input into updates.
+ * every way of cutting the input into updates, also with two states fed
+ * the same bytes at once.
  */
 #include "config.h"
 
@@ -101,6 +102,35 @@ START_TEST(every_length_and_split_matches_libsodium)
 }
 END_TEST
 
+START_TEST(two_states_fed_the_same_bytes_match_libsodium)
+{
+	unsigned char buf[3000], want[2][NHI_SHA256_LEN];
+	unsigned char got[2][NHI_SHA256_LEN];
+	struct nhi_sha256 a, b;
+	size_t lead, off, n;
+
+	randombytes_buf(buf, sizeof(buf));
+	/* b starts lead bytes later, as a body behind its header line. */
+	for (lead = 0; lead < 200; lead += 1 + lead / 4) {
+		crypto_hash_sha256(want[0], buf, sizeof(buf));
+		crypto_hash_sha256(want[1], buf + lead, sizeof(buf) - lead);
+		nhi_sha256_init(&a);
+		nhi_sha256_init(&b);
+		nhi_sha256_update(&a, buf, lead);
+		for (off = lead, n = 1; off < sizeof(buf); off += n) {
+			n = (n * 37 + lead) % 700 + 1;
+			if (n > sizeof(buf) - off)
+				n = sizeof(buf) - off;
+			nhi_sha256_update2(&a, &b, buf + off, n);
+		}
+		nhi_sha256_final(&a, got[0]);
+		nhi_sha256_final(&b, got[1]);
+		ck_assert_msg(memcmp(want, got, sizeof(want)) == 0,
+		    "lead %zu", lead);
+	}
+}
+END_TEST
+
 static Suite *
 sha256_suite(void)
 {
@@ -111,6 +141,7 @@ sha256_suite(void)
 	tcase_add_loop_test(tc, known_digests_are_reproduced, 0, N(vectors));
 	tcase_add_test(tc, a_million_a_in_uneven_pieces);
 	tcase_add_test(tc, every_length_and_split_matches_libsodium);
+	tcase_add_test(tc, two_states_fed_the_same_bytes_match_libsodium);
 	suite_add_tcase(s, tc);
 	return s;
 }
