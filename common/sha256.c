@@ -63,6 +63,29 @@ schedule(const __m128i w[4], int r)
 	    w[(r + 2) & 3], 4)), w[(r + 3) & 3]);
 }
 
+/* h[0..3] = a b c d and h[4..7] = e f g h become ABEF and CDGH. */
+__attribute__((target("sha,sse4.1,ssse3")))
+static inline void
+state_load(const uint32_t h[8], __m128i *abef, __m128i *cdgh)
+{
+	__m128i t = _mm_shuffle_epi32(load128(&h[0]), 0xb1);
+
+	*cdgh = _mm_shuffle_epi32(load128(&h[4]), 0x1b);
+	*abef = _mm_alignr_epi8(t, *cdgh, 8);
+	*cdgh = _mm_blend_epi16(*cdgh, t, 0xf0);
+}
+
+__attribute__((target("sha,sse4.1,ssse3")))
+static inline void
+state_store(uint32_t h[8], __m128i abef, __m128i cdgh)
+{
+	__m128i t = _mm_shuffle_epi32(abef, 0x1b);
+
+	cdgh = _mm_shuffle_epi32(cdgh, 0xb1);
+	store128(&h[0], _mm_blend_epi16(t, cdgh, 0xf0));
+	store128(&h[4], _mm_alignr_epi8(cdgh, t, 8));
+}
+
 /* Compresses n 64-byte blocks of p into h. */
 __attribute__((target("sha,sse4.1,ssse3")))
 static void
@@ -70,15 +93,11 @@ ni_blocks(uint32_t h[8], const unsigned char *p, size_t n)
 {
 	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL,
 	    0x0405060700010203LL);
-	__m128i abef, cdgh, abef0, cdgh0, w[4], m, t;
+	__m128i abef, cdgh, abef0, cdgh0, w[4], m;
 	size_t i;
 	int r;
 
-	/* h[0..3] = a b c d and h[4..7] = e f g h become ABEF and CDGH. */
-	t = _mm_shuffle_epi32(load128(&h[0]), 0xb1);
-	cdgh = _mm_shuffle_epi32(load128(&h[4]), 0x1b);
-	abef = _mm_alignr_epi8(t, cdgh, 8);
-	cdgh = _mm_blend_epi16(cdgh, t, 0xf0);
+	state_load(h, &abef, &cdgh);
 
 	for (i = 0; i < n; i++, p += 64) {
 		abef0 = abef;
@@ -101,11 +120,7 @@ ni_blocks(uint32_t h[8], const unsigned char *p, size_t n)
 		abef = _mm_add_epi32(abef, abef0);
 		cdgh = _mm_add_epi32(cdgh, cdgh0);
 	}
-
-	t = _mm_shuffle_epi32(abef, 0x1b);
-	cdgh = _mm_shuffle_epi32(cdgh, 0xb1);
-	store128(&h[0], _mm_blend_epi16(t, cdgh, 0xf0));
-	store128(&h[4], _mm_alignr_epi8(cdgh, t, 8));
+	state_store(h, abef, cdgh);
 }
 
 /* Two states in lockstep, each from its own n blocks. */
@@ -117,18 +132,11 @@ ni_blocks2(uint32_t ha[8], const unsigned char *pa, uint32_t hb[8],
 	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL,
 	    0x0405060700010203LL);
 	__m128i a0, a1, b0, b1, sa0, sa1, sb0, sb1, wa[4], wb[4], ma, mb, k;
-	__m128i t;
 	size_t i;
 	int r;
 
-	t = _mm_shuffle_epi32(load128(&ha[0]), 0xb1);
-	a1 = _mm_shuffle_epi32(load128(&ha[4]), 0x1b);
-	a0 = _mm_alignr_epi8(t, a1, 8);
-	a1 = _mm_blend_epi16(a1, t, 0xf0);
-	t = _mm_shuffle_epi32(load128(&hb[0]), 0xb1);
-	b1 = _mm_shuffle_epi32(load128(&hb[4]), 0x1b);
-	b0 = _mm_alignr_epi8(t, b1, 8);
-	b1 = _mm_blend_epi16(b1, t, 0xf0);
+	state_load(ha, &a0, &a1);
+	state_load(hb, &b0, &b1);
 
 	for (i = 0; i < n; i++, pa += 64, pb += 64) {
 		sa0 = a0;
@@ -165,15 +173,8 @@ ni_blocks2(uint32_t ha[8], const unsigned char *pa, uint32_t hb[8],
 		b0 = _mm_add_epi32(b0, sb0);
 		b1 = _mm_add_epi32(b1, sb1);
 	}
-
-	t = _mm_shuffle_epi32(a0, 0x1b);
-	a1 = _mm_shuffle_epi32(a1, 0xb1);
-	store128(&ha[0], _mm_blend_epi16(t, a1, 0xf0));
-	store128(&ha[4], _mm_alignr_epi8(a1, t, 8));
-	t = _mm_shuffle_epi32(b0, 0x1b);
-	b1 = _mm_shuffle_epi32(b1, 0xb1);
-	store128(&hb[0], _mm_blend_epi16(t, b1, 0xf0));
-	store128(&hb[4], _mm_alignr_epi8(b1, t, 8));
+	state_store(ha, a0, a1);
+	state_store(hb, b0, b1);
 }
 
 /* 0: not asked yet, 1: absent, 2: present. */
