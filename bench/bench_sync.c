@@ -33,7 +33,6 @@
 #include <unistd.h>
 
 #include "benchgen.h"
-#include "sha256.h"
 #include "conf.h"
 #include "dsse.h"
 #include "keys.h"
@@ -464,10 +463,9 @@ main(int argc, char **argv)
 	us = verify_us();
 	printf("\nEd25519 verification here: %.1f us per signature on one "
 	    "core,\n%.1f s for the %zu statements of a full sync on %ld "
-	    "processors; SHA-256: %s.\n", us, us * (double)(nb + na) / 1e6 /
+	    "processors.\n", us, us * (double)(nb + na) / 1e6 /
 	    (double)sysconf(_SC_NPROCESSORS_ONLN), nb + na,
-	    sysconf(_SC_NPROCESSORS_ONLN), nhi_sha256_accelerated() ?
-	    "SHA extensions" : "libsodium");
+	    sysconf(_SC_NPROCESSORS_ONLN));
 
 	snprintf(cmd, sizeof(cmd), ". '%s/tests/https/lib.sh' && "
 	    "https_stop '%s/ng/nginx.pid'; rm -rf '%s'", TOP_SRCDIR, dir,

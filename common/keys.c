@@ -411,6 +411,25 @@ out:
 	return r;
 }
 
+/* "SHA256:" and 43 characters of unpadded base64, as ssh-keygen -l. */
+bool
+nhi_valid_fingerprint(const char *s)
+{
+	static const char prefix[] = "SHA256:";
+	size_t i;
+
+	if (s == NULL || strncmp(s, prefix, sizeof(prefix) - 1) != 0)
+		return false;
+	s += sizeof(prefix) - 1;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '/'))
+			return false;
+	}
+	return i == 43;
+}
+
 void
 nhi_ssh_fingerprint(const unsigned char *blob, size_t n, char *out,
     size_t len)

@@ -71,6 +71,8 @@ int nhi_b64_decode(const char *s, size_t slen, unsigned char **ret,
  */
 void nhi_ssh_fingerprint(const unsigned char *blob, size_t n, char *out,
     size_t len);
+/* True when s is an SSH key fingerprint "SHA256:" + 43 base64 chars. */
+bool nhi_valid_fingerprint(const char *s);
 
 /*
  * Parses an OpenSSH public key line "TYPE BASE64 [comment]" (as in a .pub

@@ -1,5 +1,6 @@
 # libnhicore: everything the PAM module needs (no network).
-# libnhisync: the fetching half, for nhictl only.
+# libnhisync: reading, checking and fetching the register, for nhictl only
+# (it links libcurl and libcrypto, which stay out of the PAM module).
 noinst_LTLIBRARIES += common/libnhicore.la common/libnhisync.la
 
 common_libnhicore_la_SOURCES = \
@@ -8,10 +9,8 @@ common_libnhicore_la_SOURCES = \
 	common/conf.h common/conf.c \
 	common/keys.h common/keys.c \
 	common/dsse.h common/dsse.c \
-	common/sha256.h common/sha256.c \
 	common/jsonx.h common/jsonx.c \
 	common/statement.h common/statement.c \
-	common/register.h common/register.c common/state.c \
 	common/cdbw.h common/cdbw.c \
 	common/pamidx.h common/pamidx.c \
 	common/nssidx.h common/nssidx.c \
@@ -31,6 +30,10 @@ common_libnhicore_la_LIBADD = $(JSONC_LIBS) $(SODIUM_LIBS) $(CDB_LIBS) \
 	$(AUDIT_LIBS)
 
 common_libnhisync_la_SOURCES = common/sync.h common/sync.c \
-	common/stcache.h common/stcache.c
-common_libnhisync_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS)
-common_libnhisync_la_LIBADD = common/libnhicore.la $(CURL_LIBS)
+	common/stcache.h common/stcache.c \
+	common/register.h common/register.c common/state.c \
+	common/sha256.h common/sha256.c
+common_libnhisync_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(SODIUM_CFLAGS) \
+	$(CURL_CFLAGS) $(CRYPTO_CFLAGS)
+common_libnhisync_la_LIBADD = common/libnhicore.la $(CURL_LIBS) \
+	$(CRYPTO_LIBS)

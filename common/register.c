@@ -45,25 +45,6 @@ nhi_deny_kind_name(enum nhi_deny_kind k)
 	return "unknown";
 }
 
-/* "SHA256:" and 43 characters of unpadded base64, as ssh-keygen -l. */
-bool
-nhi_valid_fingerprint(const char *s)
-{
-	static const char prefix[] = "SHA256:";
-	size_t i;
-
-	if (s == NULL || strncmp(s, prefix, sizeof(prefix) - 1) != 0)
-		return false;
-	s += sizeof(prefix) - 1;
-	for (i = 0; s[i] != '\0'; i++) {
-		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '/'))
-			return false;
-	}
-	return i == 43;
-}
-
 static bool
 deny_value_valid(enum nhi_deny_kind k, const char *v)
 {
@@ -192,28 +173,35 @@ statements_check(char *const *statements, size_t n, unsigned char ret[32],
 	struct nhi_sha256 st;
 	struct nhi_envelope *env = NULL;
 	size_t i, len;
+	int r = -1;
 
-	nhi_sha256_init(&st);
+	if (nhi_sha256_init(&st, e) != 0)
+		return -1;
 	for (i = 0; i < n; i++) {
 		len = strlen(statements[i]);
-		if (memchr(statements[i], '\n', len) != NULL)
-			return nhi_err_set(e, "statement %zu: contains a "
-			    "newline", i + 1);
-		if (len > NHI_MAX_STATEMENT)
-			return nhi_err_set(e, "statement %zu: longer than %d "
-			    "bytes", i + 1, NHI_MAX_STATEMENT);
+		if (memchr(statements[i], '\n', len) != NULL) {
+			nhi_err_set(e, "statement %zu: contains a newline",
+			    i + 1);
+			goto out;
+		}
+		if (len > NHI_MAX_STATEMENT) {
+			nhi_err_set(e, "statement %zu: longer than %d bytes",
+			    i + 1, NHI_MAX_STATEMENT);
+			goto out;
+		}
 		if (nhi_dsse_decode(statements[i], len, NHI_MAX_STATEMENT,
 		    &env, e) != 0) {
 			nhi_err_prefix(e, "statement %zu", i + 1);
-			return -1;
+			goto out;
 		}
 		nhi_envelope_free(env);
-		nhi_sha256_update(&st,
-		    (const unsigned char *)statements[i], len);
-		nhi_sha256_update(&st, (const unsigned char *)"\n", 1);
+		nhi_sha256_update(&st, statements[i], len);
+		nhi_sha256_update(&st, "\n", 1);
 	}
-	nhi_sha256_final(&st, ret);
-	return 0;
+	r = nhi_sha256_final(&st, ret, e);
+out:
+	nhi_sha256_clear(&st);
+	return r;
 }
 
 static int
@@ -310,7 +298,8 @@ stream_check(FILE *in, size_t *ret_n, unsigned char ret_sha[32],
 	ssize_t got;
 	int r = -1;
 
-	nhi_sha256_init(&st);
+	if (nhi_sha256_init(&st, e) != 0)
+		return -1;
 	while ((got = getline(&line, &cap, in)) > 0) {
 		n++;
 		len = (size_t)got;
@@ -330,17 +319,18 @@ stream_check(FILE *in, size_t *ret_n, unsigned char ret_sha[32],
 			goto out;
 		}
 		nhi_envelope_free(env);
-		nhi_sha256_update(&st, (const unsigned char *)line,
-		    len);
+		nhi_sha256_update(&st, line, len);
 	}
 	if (ferror(in)) {
 		nhi_err_set(e, "publish: read error: %s", strerror(errno));
 		goto out;
 	}
-	nhi_sha256_final(&st, ret_sha);
+	if (nhi_sha256_final(&st, ret_sha, e) != 0)
+		goto out;
 	*ret_n = n;
 	r = 0;
 out:
+	nhi_sha256_clear(&st);
 	free(line);
 	return r;
 }
@@ -405,6 +395,8 @@ reader_free(struct reader *r)
 {
 	if (r == NULL)
 		return;
+	nhi_sha256_clear(&r->file);
+	nhi_sha256_clear(&r->body);
 	free(r->line);
 	free(r);
 }
@@ -477,10 +469,9 @@ reader_next(struct reader *r, size_t max, struct nhi_err *e)
 		nl = memchr(start, '\n', r->end - r->pos);
 		n = nl != NULL ? (size_t)(nl - start) + 1 : r->end - r->pos;
 		any = true;
+		nhi_sha256_update(&r->file, start, n);
 		if (r->in_body)
-			nhi_sha256_update2(&r->file, &r->body, start, n);
-		else
-			nhi_sha256_update(&r->file, start, n);
+			nhi_sha256_update(&r->body, start, n);
 		if (reader_append(r, start, nl != NULL ? n - 1 : n, max,
 		    e) != 0)
 			return -1;
@@ -647,8 +638,9 @@ nhi_register_read_ext(FILE *in, const struct nhi_conf *c, int64_t now,
 		goto out;
 	}
 	rd->in = in;
-	nhi_sha256_init(&rd->file);
-	nhi_sha256_init(&rd->body);
+	if (nhi_sha256_init(&rd->file, e) != 0 ||
+	    nhi_sha256_init(&rd->body, e) != 0)
+		goto out;
 
 	if ((got = reader_next(rd, NHI_MAX_HEADER, e)) < 0)
 		goto out;
@@ -696,8 +688,9 @@ nhi_register_read_ext(FILE *in, const struct nhi_conf *c, int64_t now,
 			    "statement");
 		goto out;
 	}
-	nhi_sha256_final(&rd->body, body);
-	nhi_sha256_final(&rd->file, file);
+	if (nhi_sha256_final(&rd->body, body, e) != 0 ||
+	    nhi_sha256_final(&rd->file, file, e) != 0)
+		goto out;
 	if (sodium_memcmp(body, h.body_sha256, sizeof(body)) != 0) {
 		nhi_err_set(e, "register: the statements do not match the "
 		    "header's statements_sha256");

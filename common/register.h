@@ -60,8 +60,6 @@ int nhi_deny_parse(const char *s, struct nhi_deny *ret, struct nhi_err *e);
 const char *nhi_deny_kind_name(enum nhi_deny_kind k);
 /* Frees the value of d (not d itself). */
 void nhi_deny_clear(struct nhi_deny *d);
-/* True when s is an SSH key fingerprint "SHA256:" + 43 base64 chars. */
-bool nhi_valid_fingerprint(const char *s);
 
 /*
  * Writes a register to out: header signed with k, then the statements

@@ -604,8 +604,9 @@ item_process(const struct pool *p, const char *text, struct item *it)
 	struct nhi_err e;
 
 	e.msg[0] = '\0';
-	nhi_sha256(it->hash, text, it->len);
-	if (item_from_cache(p, it))
+	if (nhi_sha256(it->hash, text, it->len, &e) != 0)
+		item_reject(it, e.msg);
+	else if (item_from_cache(p, it))
 		it->ok = it->cached = true;
 	else if (item_compile(p, text, it, &e) == 0)
 		it->ok = true;
