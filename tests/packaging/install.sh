@@ -9,10 +9,13 @@ trap 'rm -rf --one-file-system "$W"' EXIT
 trap 'exit 1' INT TERM
 R=$W/root
 
-# One variable of the build's Makefile, expanded.
+# One variable of the build's Makefile, expanded. Under `make check` the
+# flags of the make that runs the tests (-j, -w) are in the environment
+# and would add "Entering directory" lines to the value: drop them.
 mkvar() {
 	printf 'nhi-print-var:\n\t@echo $(%s)\n' "$1" |
-	    make -s --no-print-directory -C "$top_builddir" -f Makefile -f - \
+	    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s \
+	    --no-print-directory -C "$top_builddir" -f Makefile -f - \
 	    nhi-print-var
 }
 
