@@ -5,7 +5,6 @@
 
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 
@@ -328,22 +327,6 @@ START_TEST(deny_list_revokes_by_id_owner_and_key)
 }
 END_TEST
 
-static size_t
-dir_entries(const char *dir)
-{
-	struct dirent *d;
-	size_t n = 0;
-	DIR *dp = opendir(dir);
-
-	ck_assert_ptr_nonnull(dp);
-	while ((d = readdir(dp)) != NULL) {
-		if (d->d_name[0] != '.')
-			n++;
-	}
-	closedir(dp);
-	return n;
-}
-
 START_TEST(index_is_installed_0600_and_leaves_no_temporary_file)
 {
 	struct fixture fx;
@@ -352,7 +335,7 @@ START_TEST(index_is_installed_0600_and_leaves_no_temporary_file)
 	fixture_init(&fx, false);
 	ck_assert_int_eq(stat(fx.path, &st), 0);
 	ck_assert_int_eq(st.st_mode & 07777, 0600);
-	ck_assert_uint_eq(dir_entries(fx.dir), 1);
+	ck_assert_uint_eq(tu_dir_entries(fx.dir), 1);
 	fixture_clear(&fx);
 }
 END_TEST
@@ -367,9 +350,9 @@ START_TEST(aborted_writer_leaves_the_installed_index_alone)
 	fixture_init(&fx, false);
 	ck_assert_int_eq(nhi_pamidx_create(fx.path, &w, &e), 0);
 	ck_assert_int_eq(nhi_pamidx_add_binding(w, fx.b[0], &e), 0);
-	ck_assert_uint_eq(dir_entries(fx.dir), 2);
+	ck_assert_uint_eq(tu_dir_entries(fx.dir), 2);
 	nhi_pamidx_abort(w);
-	ck_assert_uint_eq(dir_entries(fx.dir), 1);
+	ck_assert_uint_eq(tu_dir_entries(fx.dir), 1);
 	ck_assert_int_eq(nhi_pamidx_open(fx.path, &x, &e), 0);
 	ck_assert_int_eq(nhi_pamidx_meta(x)->version, 12);
 	nhi_pamidx_close(x);

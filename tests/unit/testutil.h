@@ -4,7 +4,12 @@
 #ifndef NHI_TESTUTIL_H
 #define NHI_TESTUTIL_H
 
+#include <sys/stat.h>
+
 #include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,19 +31,56 @@ tu_tmpdir(void)
 	return p;
 }
 
+/* nftw visits each directory after its contents (FTW_DEPTH). */
+static inline int
+tu_remove_entry(
+    const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/*
+ * Removes the tree at p without a shell, so that no character of the path
+ * can matter, and without following symbolic links out of it. A missing
+ * tree is already removed. Returns 0, or -1 with errno set.
+ */
+static inline int
+tu_rmpath(const char *p)
+{
+	struct stat st;
+
+	if (lstat(p, &st) != 0)
+		return errno == ENOENT ? 0 : -1;
+	return nftw(p, tu_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Removes the tree at p and frees p. */
 static inline void
 tu_rmtree(char *p)
 {
-	char *cmd;
-
 	if (p == NULL)
 		return;
-	if (asprintf(&cmd, "rm -rf '%s'", p) < 0)
-		abort();
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", p);
-	free(cmd);
+	if (tu_rmpath(p) != 0)
+		fprintf(
+		    stderr, "could not remove %s: %s\n", p, strerror(errno));
 	free(p);
+}
+
+/* The number of entries in dir, hidden ones included, as ls -A counts. */
+static inline size_t
+tu_dir_entries(const char *dir)
+{
+	struct dirent *d;
+	size_t n = 0;
+	DIR *dp = opendir(dir);
+
+	ck_assert_ptr_nonnull(dp);
+	while ((d = readdir(dp)) != NULL) {
+		if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
+			n++;
+	}
+	closedir(dp);
+	return n;
 }
 
 /* Runs a suite and returns the process exit status. */
