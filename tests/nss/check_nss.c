@@ -454,7 +454,7 @@ START_TEST(absent_names_and_ids_are_notfound_in_a_valid_index)
 END_TEST
 
 static const char *const invalid_names[] = {
-	"", "a:b", "-abc", "a b", "a/b", "a\nb", "\x01" "abc", "ab\x7f",
+	"", "a:b", "-abc", "a b", "a/b", "a\nb", "\001abc", "ab\x7f",
 	"nhi-7f3a2c:", "nhi-7f3a2c\n", "\xc3\xa9t\xc3\xa9",
 	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",	/* 33 bytes */
 };
@@ -925,7 +925,9 @@ holds_index_fd(void)
  */
 START_TEST(a_child_execd_during_enumeration_sees_no_descriptor)
 {
-	char buf[1024], out[8192], *cmd;
+	static const char cmd[] = "ls -l /proc/self/fd/ && "
+	    "cat /proc/self/maps; echo done";
+	char buf[1024], out[8192];
 	struct passwd pw;
 	FILE *f;
 	size_t n;
@@ -936,9 +938,8 @@ START_TEST(a_child_execd_during_enumeration_sees_no_descriptor)
 	ck_assert_int_eq(nss.getpwent_r(&pw, buf, sizeof(buf), &err),
 	    NSS_STATUS_SUCCESS);
 	ck_assert(!holds_index_fd());
-	if (asprintf(&cmd, "ls -l /proc/self/fd/ && cat /proc/self/maps; "
-	    "echo done") < 0)
-		abort();
+	/* The child must really exec: a shell and the tools it runs. */
+	/* NOLINTNEXTLINE(cert-env33-c) */
 	f = popen(cmd, "re");
 	ck_assert_ptr_nonnull(f);
 	n = fread(out, 1, sizeof(out) - 1, f);
@@ -951,7 +952,6 @@ START_TEST(a_child_execd_during_enumeration_sees_no_descriptor)
 	    NSS_STATUS_SUCCESS);
 	ck_assert_str_eq(pw.pw_name, fx_users[1].name);
 	(void)nss.endpwent();
-	free(cmd);
 }
 END_TEST
 
@@ -995,12 +995,14 @@ one_lookup(struct worker *w)
 		break;
 	case 1:
 		st = nss.getpwuid_r(u->uid, &pw, buf, sizeof(buf), &err);
-		if (st != NSS_STATUS_SUCCESS || strcmp(pw.pw_name, u->name))
+		if (st != NSS_STATUS_SUCCESS ||
+		    strcmp(pw.pw_name, u->name) != 0)
 			fail_worker(w, "getpwuid hit", st);
 		break;
 	case 2:
 		st = nss.getgrgid_r(g->gid, &gr, buf, sizeof(buf), &err);
-		if (st != NSS_STATUS_SUCCESS || strcmp(gr.gr_name, g->name))
+		if (st != NSS_STATUS_SUCCESS ||
+		    strcmp(gr.gr_name, g->name) != 0)
 			fail_worker(w, "getgrgid hit", st);
 		break;
 	case 3:
