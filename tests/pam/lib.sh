@@ -191,15 +191,51 @@ san_preload() {
 	fi
 }
 
+# san_env LOG: the sanitizer settings, as env arguments, for a program
+# that loads the module. Leaks are the program's own business; errors in
+# the module are reported for san_check to turn into a failed test point:
+# ASan's in LOG.PID, UBSan's in syslog (see san_check). sshd overwrites
+# the memory that /proc/self/environ shows (setproctitle) before UBSan's
+# runtime, which starts at its first report, reads it from there, so in
+# sshd UBSan keeps its defaults and writes to sshd's stderr only.
+san_env() {
+	echo "ASAN_OPTIONS=detect_leaks=0:log_path=$1" \
+	    "UBSAN_OPTIONS=print_stacktrace=1:log_to_syslog=1:log_path=$1"
+}
+
+# san_check DESC LOG: in a sanitizer build, one test point that fails
+# when a sanitizer reported an error since the last san_check, showing
+# the head of each report (the error, where, in which program). ASan's
+# reports are in LOG.PID, removed here. UBSan beside ASan writes to
+# stderr whatever its log_path says (GCC PR 94328: the call that sets it
+# is bound to libasan's copy), so its reports are taken from the test's
+# syslog, where log_to_syslog sends them too.
+san_check() {
+	[ -n "${san:-}" ] || return 0
+	t_ub=
+	if [ -f "$T/syslog" ]; then
+		t_ub=$(tail -n +"$((${san_mark:-0} + 1))" "$T/syslog" |
+		    grep -E -A8 ': runtime error: ')
+		san_mark=$(wc -l <"$T/syslog")
+	fi
+	if ! ls "$2".* >/dev/null 2>&1 && [ -z "$t_ub" ]; then
+		ok "$1"
+		return 0
+	fi
+	not_ok "$1" "sanitizer reports:"
+	for t_f in "$2".*; do
+		[ -f "$t_f" ] && head -n 12 "$t_f" | sed 's/^/# /'
+	done
+	printf '%s\n' "$t_ub" | head -n 40 | sed 's/^/# /'
+	rm -f "$2".*
+}
+
 start_sshd() {
 	/usr/sbin/sshd -t -f "$T/sshd_config" || return 1
 	: >"$T/sshd.log"
 	san=$(san_preload)
-	# Leaks are sshd's own business; errors in the module end up in
-	# $T/asan.PID, which stop_sshd turns into a failed test point.
-	bg_start env ${san:+LD_PRELOAD="$san"} \
-	    ${san:+ASAN_OPTIONS=detect_leaks=0:log_path=$T/asan} \
-	    ${san:+UBSAN_OPTIONS=print_stacktrace=1:log_path=$T/asan} \
+	# shellcheck disable=SC2046
+	bg_start env ${san:+LD_PRELOAD="$san"} ${san:+$(san_env "$T/asan")} \
 	    /usr/sbin/sshd -D -f "$T/sshd_config" -E "$T/sshd.log"
 	sshd_pid=$t_last_pid
 	i=0
@@ -213,15 +249,7 @@ start_sshd() {
 stop_sshd() {
 	[ -n "${sshd_pid:-}" ] && bg_stop "$sshd_pid"
 	sshd_pid=
-	if [ -n "${san:-}" ]; then
-		if ls "$T"/asan.* >/dev/null 2>&1; then
-			not_ok "sshd: no sanitizer report from the module" \
-			    "$(cat "$T"/asan.* | head -n 40)"
-			rm -f "$T"/asan.*
-		else
-			ok "sshd: no sanitizer report from the module"
-		fi
-	fi
+	san_check "sshd: no sanitizer report from the module" "$T/asan"
 }
 
 # ssh_run KEY USER PORT [ssh options...] -- CMD...: the client's output
