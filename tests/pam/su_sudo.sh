@@ -153,7 +153,10 @@ check "govern_groups: member of a 3000-member group is governed" \
 check "govern_groups: refusal logged" \
     log_has 'pam_nhi\(su:account\): result=deny service=su account=grpuser' \
     'reason=no-binding'
-sed -i 's/^shared:x:2400:.*/shared:x:2400:/' /etc/group
+# /etc/group is a bind mount here: rewrite it in place (sed -i would
+# make a temporary file beside it in /etc and fail to rename it over).
+sed 's/^shared:x:2400:.*/shared:x:2400:/' /etc/group >"$T/group.new"
+cat "$T/group.new" >/etc/group
 log_mark
 as bob su grpuser -c 'echo su-ran' >"$T/out" 2>&1
 check "govern_groups: the 82nd group still governs" \
