@@ -182,8 +182,9 @@ free_port() {
 }
 
 # The ASan runtime, when the module under test is a sanitizer build: the
-# program loading it must have the runtime first. Only sshd can be given
-# it; the loader ignores LD_PRELOAD in setuid su and sudo.
+# program loading it must have the runtime first. sshd gets it through
+# LD_PRELOAD; the loader ignores that in setuid su and sudo, which get it
+# through this namespace's own /etc/ld.so.preload instead (san_as).
 san_preload() {
 	if readelf -d "$PAM_NHI_SO" 2>/dev/null | grep -q 'NEEDED.*libasan'
 	then
@@ -228,6 +229,67 @@ san_check() {
 	done
 	printf '%s\n' "$t_ub" | head -n 40 | sed 's/^/# /'
 	rm -f "$2".*
+}
+
+# san_setuid_init: prepares san_as in a sanitizer build (nothing to do
+# in a normal one). glibc's loader ignores LD_PRELOAD in setuid programs
+# but reads /etc/ld.so.preload in them too; the machine has none, and a
+# test must not write one there. So /etc becomes an overlay of itself
+# whose changes land in $T/etc.upper and go with the namespace; the
+# mounts ns_setup put on files under /etc are bound on top again.
+san_setuid_init() {
+	san=$(san_preload)
+	[ -n "$san" ] || return 0
+	mkdir -p "$T/etc.upper" "$T/etc.work" /run/nhi-etc || return 1
+	mount -t overlay -o \
+	    "lowerdir=/etc,upperdir=$T/etc.upper,workdir=$T/etc.work" \
+	    overlay /run/nhi-etc || return 1
+	for t_m in $(findmnt -rn -o TARGET); do
+		case $t_m in
+		/etc/*)
+			mount --bind "$t_m" "/run/nhi-etc/${t_m#/etc/}" ||
+				return 1
+			;;
+		esac
+	done
+	mount --move /run/nhi-etc /etc || return 1
+	mkdir -m 1777 "$T/san"
+	san_etc_is_private
+}
+
+# Whether /etc is the overlay san_setuid_init made, in a namespace of our
+# own: the one condition under which /etc/ld.so.preload may be written.
+san_etc_is_private() {
+	[ -n "${NHI_IN_NS:-}" ] &&
+	    [ "$(findmnt -n -o FSTYPE --mountpoint /etc)" = overlay ] &&
+	    findmnt -n -o OPTIONS --mountpoint /etc |
+	    grep -qF "upperdir=$T/etc.upper,"
+}
+
+# san_as USER CMD...: as, for a CMD that runs su or sudo. In a sanitizer
+# build the runtime is named in /etc/ld.so.preload only while CMD runs
+# (the test's own tools have no use for it), so that it comes first in
+# su, sudo and what they start; the settings go into CMD's environment,
+# as setpriv clears the caller's (a setuid program's secure mode drops
+# LD_* variables, not these). Reports land in $T/san/log.PID, a folder
+# open to all as su and sudo switch users, and in syslog (san_check).
+san_as() {
+	if [ -z "${san:-}" ]; then
+		as "$@"
+		return
+	fi
+	if ! san_etc_is_private; then
+		echo "san_as: /etc is not this namespace's own" >&2
+		return 125
+	fi
+	t_u=$1
+	shift
+	printf '%s\n' "$san" >/etc/ld.so.preload
+	# shellcheck disable=SC2046
+	as "$t_u" env $(san_env "$T/san/log") "$@"
+	t_rc=$?
+	rm -f /etc/ld.so.preload
+	return $t_rc
 }
 
 start_sshd() {

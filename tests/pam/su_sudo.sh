@@ -5,13 +5,13 @@
 . "$top_srcdir/tests/pam/lib.sh"
 ns_enter "$@"
 ns_setup
-# su and sudo are setuid: the loader ignores LD_PRELOAD there, so a
-# sanitizer build of the module cannot get its runtime loaded first. The
-# same cases run against the normal build.
-if [ -n "$(san_preload)" ]; then
-	echo "1..0 # SKIP sanitizer build: setuid su and sudo cannot preload" \
-	    "the ASan runtime"
-	exit 0
+# su and sudo are setuid: in a sanitizer build they get the runtime
+# through the namespace's /etc/ld.so.preload (san_as), so the same cases
+# run against the module built either way.
+if ! san_setuid_init; then
+	not_ok "sanitizer build: /etc/ld.so.preload of this namespace's own"
+	done_testing
+	exit
 fi
 
 add_user deploy 2201
@@ -45,10 +45,15 @@ bob   ALL=(deploy) NOPASSWD: ALL
 carol ALL=(deploy) ALL
 alice ALL=(carol) NOPASSWD: ALL
 EOF
+# What san_as preloads reaches the command sudo runs, and so must the
+# sanitizer settings, which env_reset would drop.
+if [ -n "${san:-}" ]; then
+	echo 'Defaults env_keep += "ASAN_OPTIONS UBSAN_OPTIONS"' >>/etc/sudoers
+fi
 
 # su: the bound invoker gets in, with the binding in the environment.
 log_mark
-as alice su deploy -c 'id -un; echo "owner=$NHI_OWNER"' >"$T/out" 2>&1
+san_as alice su deploy -c 'id -un; echo "owner=$NHI_OWNER"' >"$T/out" 2>&1
 check "su: bound invoker runs as deploy" grep -qx deploy "$T/out"
 check "su: NHI_OWNER reaches the command" grep -qx owner=alice "$T/out"
 check "su: account line names invoker, owner and ticket" \
@@ -56,7 +61,7 @@ check "su: account line names invoker, owner and ticket" \
     'owner=alice' 'ticket=CHG-alice' 'reason=ok$'
 
 log_mark
-as bob su deploy -c 'echo su-ran' >"$T/out" 2>&1
+san_as bob su deploy -c 'echo su-ran' >"$T/out" 2>&1
 check "su: other invoker refused" sh -c '! grep -q su-ran "$1"' - "$T/out"
 check "su: other invoker told why" \
     grep -q 'access to account deploy refused (wrong-invoker)' "$T/out"
@@ -64,21 +69,21 @@ check "su: refusal logged with invoker bob" \
     log_has 'pam_nhi\(su:account\): result=deny' 'invoker=bob' \
     'reason=wrong-invoker'
 
-as alice script -qec "su deploy -c 'id -un'" /dev/null >"$T/out" 2>&1
+san_as alice script -qec "su deploy -c 'id -un'" /dev/null >"$T/out" 2>&1
 check "su with a tty: bound invoker runs as deploy" grep -q deploy "$T/out"
-as bob script -qec "su deploy -c 'echo su-ran'" /dev/null >"$T/out" 2>&1
+san_as bob script -qec "su deploy -c 'echo su-ran'" /dev/null >"$T/out" 2>&1
 check "su with a tty: other invoker refused" \
     sh -c '! grep -q su-ran "$1" && grep -q "(wrong-invoker)" "$1"' - "$T/out"
 
 log_mark
-as alice su carol -c 'id -un' >"$T/out" 2>&1
+san_as alice su carol -c 'id -un' >"$T/out" 2>&1
 check "su to a human account: untouched" grep -qx carol "$T/out"
 n=$(log_since | grep -c 'pam_nhi(')
 check "su to a human account: no pam_nhi line" test "$n" -eq 0
 
 # sudo: account sees only the invoker, the session stage decides.
 log_mark
-as alice sudo -n -u deploy id -un >"$T/out" 2>&1
+san_as alice sudo -n -u deploy id -un >"$T/out" 2>&1
 check "sudo NOPASSWD, no tty: bound invoker runs as deploy" \
     grep -qx deploy "$T/out"
 check "sudo: session line names invoker and owner" \
@@ -87,11 +92,11 @@ check "sudo: session line names invoker and owner" \
 n=$(log_since | grep -c 'pam_nhi(sudo:account)')
 check "sudo: the account stage does not decide" test "$n" -eq 0
 
-as alice script -qec "sudo -n -u deploy id -un" /dev/null >"$T/out" 2>&1
+san_as alice script -qec "sudo -n -u deploy id -un" /dev/null >"$T/out" 2>&1
 check "sudo NOPASSWD, with a tty: bound invoker runs" grep -q deploy "$T/out"
 
 log_mark
-as bob sudo -n -u deploy sh -c 'echo sudo-ran' >"$T/out" 2>&1
+san_as bob sudo -n -u deploy sh -c 'echo sudo-ran' >"$T/out" 2>&1
 check "sudo NOPASSWD: other invoker refused, command not run" \
     sh -c '! grep -q sudo-ran "$1"' - "$T/out"
 # sudo opens the session with PAM_SILENT, so the user sees sudo's words.
@@ -100,32 +105,32 @@ check "sudo: other invoker sees the session refused" \
 check "sudo: refusal logged at session" \
     log_has 'pam_nhi\(sudo:session\): result=deny' 'invoker=bob' \
     'reason=wrong-invoker'
-as bob script -qec "sudo -n -u deploy sh -c 'echo sudo-ran'" /dev/null \
+san_as bob script -qec "sudo -n -u deploy sh -c 'echo sudo-ran'" /dev/null \
     >"$T/out" 2>&1
 check "sudo with a tty: other invoker refused" \
     sh -c '! grep -q sudo-ran "$1"' - "$T/out"
 
-as carol sudo -u deploy sh -c 'echo sudo-ran' >"$T/out" 2>&1
+san_as carol sudo -u deploy sh -c 'echo sudo-ran' >"$T/out" 2>&1
 check "sudo password rule: unbound invoker refused" \
     sh -c '! grep -q sudo-ran "$1" && grep -q "pam_open_session: Permission denied" "$1"' \
     - "$T/out"
 
 log_mark
-as alice sudo -n -u carol id -un >"$T/out" 2>&1
+san_as alice sudo -n -u carol id -un >"$T/out" 2>&1
 check "sudo to a human account: untouched" grep -qx carol "$T/out"
 
 # Another name for a governed uid is the governed account: deploy2 has
 # deploy's uid, so su to it is decided (and refused) as deploy.
 printf 'deploy2:x:2201:2201::/:/bin/sh\n' >>/etc/passwd
 log_mark
-as bob su deploy2 -c 'echo su-ran' >"$T/out" 2>&1
+san_as bob su deploy2 -c 'echo su-ran' >"$T/out" 2>&1
 check "su to an alias of a governed uid: refused" \
     sh -c '! grep -q su-ran "$1"' - "$T/out"
 check "su to an alias: decided and logged as deploy" \
     log_has 'pam_nhi\(su:account\): result=deny service=su account=deploy ' \
     'invoker=bob'
 log_mark
-as alice su deploy2 -c 'echo su-ran' >"$T/out" 2>&1
+san_as alice su deploy2 -c 'echo su-ran' >"$T/out" 2>&1
 check "su to an alias: the bound invoker gets in" grep -qx su-ran "$T/out"
 
 # govern_groups: a member of a governing group is governed, however long
@@ -147,7 +152,7 @@ printf 'shared2:x:2600:grpuser\n' >>/etc/group
 # (Top-level keys go before the first [issuer] section.)
 sed -i '1i govern_groups = shared, shared2' "$CONF"
 log_mark
-as bob su grpuser -c 'echo su-ran' >"$T/out" 2>&1
+san_as bob su grpuser -c 'echo su-ran' >"$T/out" 2>&1
 check "govern_groups: member of a 3000-member group is governed" \
     sh -c '! grep -q su-ran "$1"' - "$T/out"
 check "govern_groups: refusal logged" \
@@ -158,11 +163,12 @@ check "govern_groups: refusal logged" \
 sed 's/^shared:x:2400:.*/shared:x:2400:/' /etc/group >"$T/group.new"
 cat "$T/group.new" >/etc/group
 log_mark
-as bob su grpuser -c 'echo su-ran' >"$T/out" 2>&1
+san_as bob su grpuser -c 'echo su-ran' >"$T/out" 2>&1
 check "govern_groups: the 82nd group still governs" \
     log_has 'pam_nhi\(su:account\): result=deny service=su account=grpuser'
-as bob su carol -c 'echo su-ran' >"$T/out" 2>&1
+san_as bob su carol -c 'echo su-ran' >"$T/out" 2>&1
 check "govern_groups: a non-member stays ungoverned" \
     sh -c '! grep -q "pam_nhi(su:account).*account=carol" "$1"' - "$T/syslog"
 
+san_check "su and sudo: no sanitizer report from the module" "$T/san/log"
 done_testing
