@@ -198,7 +198,8 @@ san_preload() {
 # ASan's in LOG.PID, UBSan's in syslog (see san_check). sshd overwrites
 # the memory that /proc/self/environ shows (setproctitle) before UBSan's
 # runtime, which starts at its first report, reads it from there, so in
-# sshd UBSan keeps its defaults and writes to sshd's stderr only.
+# sshd UBSan keeps its defaults and writes to sshd's stderr only, which
+# start_sshd sends to a file for stop_sshd to look through.
 san_env() {
 	echo "ASAN_OPTIONS=detect_leaks=0:log_path=$1" \
 	    "UBSAN_OPTIONS=print_stacktrace=1:log_to_syslog=1:log_path=$1"
@@ -296,9 +297,13 @@ start_sshd() {
 	/usr/sbin/sshd -t -f "$T/sshd_config" || return 1
 	: >"$T/sshd.log"
 	san=$(san_preload)
+	# UBSan in sshd writes to sshd's stderr only (see san_env): in a
+	# sanitizer build that goes to a file stop_sshd looks through.
+	t_err=${san:+$T/sshd.stderr}
 	# shellcheck disable=SC2046
 	bg_start env ${san:+LD_PRELOAD="$san"} ${san:+$(san_env "$T/asan")} \
-	    /usr/sbin/sshd -D -f "$T/sshd_config" -E "$T/sshd.log"
+	    /usr/sbin/sshd -D -f "$T/sshd_config" -E "$T/sshd.log" \
+	    2>>"${t_err:-/dev/stderr}"
 	sshd_pid=$t_last_pid
 	i=0
 	while ! grep -q 'Server listening' "$T/sshd.log" 2>/dev/null; do
@@ -311,6 +316,14 @@ start_sshd() {
 stop_sshd() {
 	[ -n "${sshd_pid:-}" ] && bg_stop "$sshd_pid"
 	sshd_pid=
+	# A UBSan report on sshd's stderr becomes one of san_check's reports.
+	if [ -f "$T/sshd.stderr" ]; then
+		if grep -q ': runtime error: ' "$T/sshd.stderr"; then
+			mv "$T/sshd.stderr" "$T/asan.sshd-stderr"
+		else
+			rm -f "$T/sshd.stderr"
+		fi
+	fi
 	san_check "sshd: no sanitizer report from the module" "$T/asan"
 }
 
