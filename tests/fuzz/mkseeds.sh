@@ -100,7 +100,7 @@ done
 	printf '"value": "mallory"}], "statements": 3, '
 	printf '"statements_sha256": "@SHA@"}\n'
 	for s in b1 b2 a1; do
-		printf '@%s ' "$(echo $s | cut -c1 | tr ab BA)"
+		printf '@%s ' "$(echo $s | cut -c1 | tr ab AB)"
 		payload "$w/$s" |
 		    sed 's/"issuer": *"[0-9a-f]*"/"issuer": "@ISSUER@"/'
 		echo
