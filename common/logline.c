@@ -66,7 +66,7 @@ result_word(const struct nhi_decision *d)
 
 int
 nhi_logline(const struct nhi_request *r, const struct nhi_decision *d,
-    const struct nhi_view *v, char *out, size_t len)
+    const struct nhi_view *v, const char *refusal, char *out, size_t len)
 {
 	const struct nhi_binding *b = d->binding;
 	struct line l = { out, len, 0, false };
@@ -87,7 +87,7 @@ nhi_logline(const struct nhi_request *r, const struct nhi_decision *d,
 		(void)snprintf(version, sizeof(version), "%lld",
 		    (long long)v->meta.version);
 
-	put(&l, "result", result_word(d));
+	put(&l, "result", refusal != NULL ? "deny" : result_word(d));
 	put(&l, "service", r->service);
 	put(&l, "account", r->account);
 	put(&l, "invoker", r->invoker);
@@ -98,6 +98,7 @@ nhi_logline(const struct nhi_request *r, const struct nhi_decision *d,
 	put(&l, "ticket", b != NULL ? b->ticket : NULL);
 	put(&l, "not_after", notafter);
 	put(&l, "register", version);
-	put(&l, "reason", nhi_reason_name(d->reason));
+	put(&l, "reason", refusal != NULL ? refusal :
+	    nhi_reason_name(d->reason));
 	return l.full ? -1 : 0;
 }

@@ -19,10 +19,14 @@
 #define NHI_LOGLINE_MAX 5120
 
 /*
- * Writes the line into out. Returns 0, or -1 when it did not fit: out
- * then holds the fields that fitted whole, never part of one.
+ * Writes the line into out. refusal, when not NULL, is why a decision to
+ * allow was overturned after it was made (a login that cannot be
+ * recorded under require_audit): the line then says result=deny with
+ * that reason, so syslog never shows an allow for a refused login.
+ * Returns 0, or -1 when it did not fit: out then holds the fields that
+ * fitted whole, never part of one.
  */
 int nhi_logline(const struct nhi_request *r, const struct nhi_decision *d,
-    const struct nhi_view *v, char *out, size_t len);
+    const struct nhi_view *v, const char *refusal, char *out, size_t len);
 
 #endif

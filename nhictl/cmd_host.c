@@ -223,9 +223,10 @@ out:
 }
 
 static const char whois_help[] =
-    "usage: nhictl whois [--config F] NAME|UID\n"
+    "usage: nhictl whois [--config F] [--at TIME] NAME|UID\n"
     "Shows the owner of a pseudonymous account, its recertification date\n"
-    "and the bindings for it in the installed register.\n";
+    "and the bindings for it in the installed register, with their state\n"
+    "now or at TIME (YYYY-MM-DD[THH:MM:SSZ], @SECONDS or now).\n";
 
 static const struct option whois_opts[] = {
 	{ "config", required_argument, NULL, O_CONFIG },
@@ -504,7 +505,7 @@ cmd_check(int argc, char **argv)
 	req.key_denied = req.cred == NHI_SEEN_SSH_KEY &&
 	    nhi_pamidx_key_denied(x, req.key_fp);
 	nhi_decide(c, &req, &v, c->mode == NHI_MODE_AUDIT, &d);
-	nhi_logline(&req, &d, &v, line, sizeof(line));
+	nhi_logline(&req, &d, &v, NULL, line, sizeof(line));
 	printf("%s\n", line);
 	printf("decision: %s%s (%s)\n", nhi_result_name(d.result),
 	    d.would_deny ? " (audit mode: would deny)" : "",

@@ -550,9 +550,16 @@ report(pam_handle_t *pamh, int flags, const struct args *a, enum stage st,
 			    in->acct.name);
 		return PAM_IGNORE;
 	}
-	if (nhi_logline(&in->req, d, v, line, sizeof(line)) != 0)
+	/*
+	 * Recorded first: a governed login that cannot be recorded under
+	 * require_audit is refused, and the decision line must say so rather
+	 * than show the allow that was overturned (a deny keeps its reason).
+	 */
+	refusal = record(pamh, a, st, in, d, v, c);
+	if (nhi_logline(&in->req, d, v, d->result == NHI_DENY ? NULL :
+	    refusal, line, sizeof(line)) != 0)
 		pam_syslog(pamh, LOG_NOTICE, "the next line is cut short");
-	if (d->result == NHI_DENY)
+	if (d->result == NHI_DENY || refusal != NULL)
 		prio = LOG_WARNING;
 	else if (d->would_deny || d->reason == NHI_R_BREAK_GLASS)
 		prio = LOG_NOTICE;
@@ -563,7 +570,7 @@ report(pam_handle_t *pamh, int flags, const struct args *a, enum stage st,
 		pam_syslog(pamh, LOG_ERR, "%s", e->msg);
 	pam_syslog(pamh, prio, "%s", line);
 
-	if ((refusal = record(pamh, a, st, in, d, v, c)) != NULL) {
+	if (refusal != NULL) {
 		if (!(flags & PAM_SILENT) && has_conversation(pamh))
 			(void)pam_error(pamh, "nhi: access refused: this login "
 			    "cannot be recorded (%s)", refusal);

@@ -195,6 +195,14 @@ check "no auditd, require_audit = yes: refused" \
     sh -c '! grep -q "required-" "$1"' - "$T/out"
 check "no auditd, require_audit = yes: the reason is logged" \
     log_has "pam_nhi\\(sshd:account\\).*require_audit is set: refusing $U"
+check "no auditd, require_audit = yes: the decision line says deny" \
+    log_has "pam_nhi\\(sshd:account\\): result=deny service=sshd" \
+    "account=$U .*reason=audit-unavailable\$"
+no_allow_logged() {
+	! log_match "pam_nhi\\(sshd:[a-z]+\\): result=allow .*account=$U "
+}
+check "no auditd, require_audit = yes: no decision line says allow" \
+    no_allow_logged
 "$NHICTL" log show --config "$CONF" --account $U >"$T/show" 2>&1
 check "no auditd, require_audit = yes: the log says audit-unavailable" \
     grep -Eq "decision deny sshd/account .*\(audit-unavailable\)" \

@@ -46,12 +46,33 @@ START_TEST(allow_line_has_every_field_in_order)
 
 	request(&r, "deploy", "127.0.0.1");
 	view(&v, 7);
-	ck_assert_int_eq(nhi_logline(&r, &d, &v, out, sizeof(out)), 0);
+	ck_assert_int_eq(nhi_logline(&r, &d, &v, NULL, out, sizeof(out)), 0);
 	ck_assert_str_eq(out, "result=allow service=sshd account=deploy "
 	    "invoker=- rhost=127.0.0.1 "
 	    "key=SHA256:gkzXbvYapgFhjFNqecftIzZcU3S6h1wgdmGD2AmRTOA "
 	    "binding=b-42 owner=alice@example.org ticket=CHG-1001 "
 	    "not_after=2026-01-01T00:00:00Z register=7 reason=ok");
+}
+END_TEST
+
+/* An allow overturned because it cannot be recorded is logged as deny. */
+START_TEST(refused_allow_is_logged_as_deny_with_the_refusal)
+{
+	struct nhi_decision d = { NHI_ALLOW, NHI_R_OK, &binding, false };
+	struct nhi_request r;
+	struct nhi_view v;
+	char out[1024];
+
+	request(&r, "deploy", "127.0.0.1");
+	view(&v, 7);
+	ck_assert_int_eq(nhi_logline(&r, &d, &v, "audit-unavailable", out,
+	    sizeof(out)), 0);
+	ck_assert_str_eq(out, "result=deny service=sshd account=deploy "
+	    "invoker=- rhost=127.0.0.1 "
+	    "key=SHA256:gkzXbvYapgFhjFNqecftIzZcU3S6h1wgdmGD2AmRTOA "
+	    "binding=b-42 owner=alice@example.org ticket=CHG-1001 "
+	    "not_after=2026-01-01T00:00:00Z register=7 "
+	    "reason=audit-unavailable");
 }
 END_TEST
 
@@ -68,7 +89,7 @@ START_TEST(deny_without_binding_or_register_writes_dashes)
 	r.invoker = "bob";
 	r.cred = NHI_SEEN_NONE;
 	view(&v, 0);
-	ck_assert_int_eq(nhi_logline(&r, &d, &v, out, sizeof(out)), 0);
+	ck_assert_int_eq(nhi_logline(&r, &d, &v, NULL, out, sizeof(out)), 0);
 	ck_assert_str_eq(out, "result=deny service=su account=deploy "
 	    "invoker=bob rhost=- key=- binding=- owner=- ticket=- "
 	    "not_after=- register=- reason=stale-register");
@@ -83,7 +104,7 @@ START_TEST(pending_key_and_would_deny_are_named)
 
 	request(&r, "deploy", NULL);
 	r.cred = NHI_SEEN_PENDING;
-	ck_assert_int_eq(nhi_logline(&r, &d, NULL, out, sizeof(out)), 0);
+	ck_assert_int_eq(nhi_logline(&r, &d, NULL, NULL, out, sizeof(out)), 0);
 	ck_assert_ptr_nonnull(strstr(out, "result=would-deny "));
 	ck_assert_ptr_nonnull(strstr(out, " key=pending "));
 	ck_assert_ptr_nonnull(strstr(out, " reason=no-binding"));
@@ -97,7 +118,7 @@ START_TEST(hostile_account_is_escaped_and_quoted)
 	char out[1024];
 
 	request(&r, "de ploy\nresult=allow \"x\"", "::1");
-	ck_assert_int_eq(nhi_logline(&r, &d, NULL, out, sizeof(out)), 0);
+	ck_assert_int_eq(nhi_logline(&r, &d, NULL, NULL, out, sizeof(out)), 0);
 	ck_assert_ptr_null(strchr(out, '\n'));
 	ck_assert_ptr_nonnull(strstr(out,
 	    " account=\"de ploy\\x0aresult=allow \\x22x\\x22\" "));
@@ -115,7 +136,7 @@ START_TEST(long_values_are_capped)
 	memset(rhost, 'a', sizeof(rhost) - 1);
 	rhost[sizeof(rhost) - 1] = '\0';
 	request(&r, "deploy", rhost);
-	ck_assert_int_eq(nhi_logline(&r, &d, NULL, out, sizeof(out)), 0);
+	ck_assert_int_eq(nhi_logline(&r, &d, NULL, NULL, out, sizeof(out)), 0);
 	p = strstr(out, " rhost=");
 	ck_assert_ptr_nonnull(p);
 	end = strchr(p + 1, ' ');
@@ -134,7 +155,7 @@ START_TEST(short_buffer_fails_but_terminates)
 
 	request(&r, "deploy", "127.0.0.1");
 	memset(out, 'z', sizeof(out));
-	ck_assert_int_eq(nhi_logline(&r, &d, NULL, out, sizeof(out)), -1);
+	ck_assert_int_eq(nhi_logline(&r, &d, NULL, NULL, out, sizeof(out)), -1);
 	ck_assert_ptr_nonnull(memchr(out, '\0', sizeof(out)));
 	ck_assert_int_eq(strncmp(out, "result=allow", 12), 0);
 	/* 40 bytes hold two fields whole; the third is left out. */
@@ -162,7 +183,7 @@ START_TEST(hostile_values_fit_the_longest_line)
 	r.service = r.invoker = hostile;
 	r.key_fp = hostile;
 	view(&v, INT64_MAX);
-	ck_assert_int_eq(nhi_logline(&r, &d, &v, out, sizeof(out)), 0);
+	ck_assert_int_eq(nhi_logline(&r, &d, &v, NULL, out, sizeof(out)), 0);
 	ck_assert_ptr_nonnull(strstr(out, " reason=ok"));
 }
 END_TEST
@@ -174,6 +195,7 @@ logline_suite(void)
 	TCase *tc = tcase_create("logline");
 
 	tcase_add_test(tc, allow_line_has_every_field_in_order);
+	tcase_add_test(tc, refused_allow_is_logged_as_deny_with_the_refusal);
 	tcase_add_test(tc, deny_without_binding_or_register_writes_dashes);
 	tcase_add_test(tc, pending_key_and_would_deny_are_named);
 	tcase_add_test(tc, hostile_account_is_escaped_and_quoted);
