@@ -429,6 +429,20 @@ show_file(const char *path, const struct filter *fl)
 	return 0;
 }
 
+/* The record kinds the decision log holds, for --kind. */
+static bool
+known_kind(const char *k)
+{
+	static const char *const kinds[] = { "decision", "sync",
+		"checkpoint", "start", "link", NULL };
+	size_t i;
+
+	for (i = 0; kinds[i] != NULL; i++)
+		if (strcmp(k, kinds[i]) == 0)
+			return true;
+	return false;
+}
+
 static int
 cmd_show_log(int argc, char **argv)
 {
@@ -466,6 +480,11 @@ cmd_show_log(int argc, char **argv)
 		case O_HELP: return cli_usage(log_help, true);
 		default: return cli_usage(log_help, false);
 		}
+	}
+	if (fl.kind != NULL && !known_kind(fl.kind)) {
+		nhictl_err("log show: unknown --kind '%s' (decision, sync, "
+		    "checkpoint, start or link)", fl.kind);
+		return CLI_USAGE;
 	}
 	if ((since != NULL && nhi_parse_time(since, now, &fl.since) != 0) ||
 	    (until != NULL && nhi_parse_time(until, now, &fl.until) != 0)) {

@@ -57,6 +57,10 @@ t_eq "show: nothing since an hour from now" 0 "$(wc -l <"$d/show")"
 t_grep "show: checkpoints name their key" ' checkpoint key=[0-9a-f]{16}$' \
     "$d/show"
 t_fails "show: a bad time is a usage error" "$NHICTL" log show --since never
+t_fails "show: an unknown kind is a usage error, not an empty answer" \
+    "$NHICTL" log show --kind decisions
+t_grep "show: the error names the kinds" "unknown --kind 'decisions'" \
+    "$T_OUT"
 
 cp "$L" "$d/good"
 # line_of SEQ: the line number holding seq SEQ of the pristine copy.
