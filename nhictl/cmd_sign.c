@@ -57,7 +57,7 @@ static const char issue_help[] =
     "         (--ssh-key FILE.pub | --user NAME | --checkout)\n"
     "         --hosts H,... --services S,...\n"
     "         (--valid-for DURATION | --not-before TIME --not-after TIME)\n"
-    "         [--source CIDR,...] [--max-session SECONDS] [--id ID]\n"
+    "         [--source CIDR,...] [--max-session DURATION] [--id ID]\n"
     "       nhictl issue account --key ISSUER.key --name N --uid U --gid G\n"
     "         --owner O [--description D] [--home H] [--shell S]\n"
     "         [--groups G,...] [--recertify-by TIME]\n"
