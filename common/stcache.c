@@ -2,6 +2,7 @@
  * stcache.c: the statement cache, a tinycdb file.
  *
  *   "\0stcache"        format record: STCACHE_MAGIC
+ *   "\0inputs"         the inputs digest (SHA-256, 32 bytes)
  *   SHA-256 (32 bytes) kind ('b' or 'a'), the issuer's public key
  *                      (NHI_PK_LEN bytes), the PAM index record, then
  *                      SipHash-2-4 of all that keyed with the first 16
@@ -32,6 +33,8 @@
 /* The last byte is the format version. */
 #define STCACHE_MAGIC "NHISTC\0\1"
 #define STCACHE_MAGIC_LEN 8
+#define INPUTS_KEY "\0inputs"
+#define INPUTS_KEYLEN 7
 #define HEAD_LEN (1 + NHI_PK_LEN)
 #define CHECK_LEN crypto_shorthash_siphash24_BYTES
 
@@ -173,6 +176,20 @@ nhi_stcache_find(const struct nhi_stcache *c,
 	    1 : 0;
 }
 
+bool
+nhi_stcache_inputs_are(const struct nhi_stcache *c,
+    const unsigned char digest[NHI_SHA256_LEN])
+{
+	struct cdb db;
+	const void *v;
+
+	db = c->cdb;
+	return cdb_find(&db, INPUTS_KEY, INPUTS_KEYLEN) > 0 &&
+	    cdb_datalen(&db) == NHI_SHA256_LEN &&
+	    (v = cdb_getdata(&db)) != NULL &&
+	    sodium_memcmp(v, digest, NHI_SHA256_LEN) == 0;
+}
+
 void
 nhi_stcache_close(struct nhi_stcache *c)
 {
@@ -203,15 +220,30 @@ nhi_stcache_create(const char *path, struct nhi_stcache_writer **ret,
 	return 0;
 }
 
+static int
+writer_put(struct nhi_stcache_writer *w, const void *key, unsigned klen,
+    const void *value, size_t len, struct nhi_err *e)
+{
+	if (nhi_cdbw_add(&w->out, key, klen, value, len) != 0)
+		return nhi_err_set(e, "%s: write error: %s", w->out.file.tmp,
+		    strerror(errno));
+	return 0;
+}
+
 int
 nhi_stcache_add(struct nhi_stcache_writer *w,
     const unsigned char hash[NHI_SHA256_LEN], const void *value, size_t len,
     struct nhi_err *e)
 {
-	if (nhi_cdbw_add(&w->out, hash, NHI_SHA256_LEN, value, len) != 0)
-		return nhi_err_set(e, "%s: write error: %s", w->out.file.tmp,
-		    strerror(errno));
-	return 0;
+	return writer_put(w, hash, NHI_SHA256_LEN, value, len, e);
+}
+
+int
+nhi_stcache_set_inputs(struct nhi_stcache_writer *w,
+    const unsigned char digest[NHI_SHA256_LEN], struct nhi_err *e)
+{
+	return writer_put(w, INPUTS_KEY, INPUTS_KEYLEN, digest,
+	    NHI_SHA256_LEN, e);
 }
 
 int

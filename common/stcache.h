@@ -8,7 +8,10 @@
  * parsing the envelope again, as long as that key is still the pinned
  * one. Only what follows from the statement's bytes is kept: everything
  * that depends on the config, the local files or the rest of the register
- * is judged again by every sync.
+ * is judged again by every sync. The cache also records a digest of
+ * those other inputs as they were when the indexes installed with it
+ * were compiled: a sync may keep those indexes unchanged only while the
+ * digest is still the host's.
  *
  * The file is a cdb (root, mode 0600, written atomically) holding a record
  * that names its format. A file that is not exactly that is not used,
@@ -79,6 +82,15 @@ int nhi_stcache_open(const char *path, struct nhi_stcache **ret,
 int nhi_stcache_find(const struct nhi_stcache *c,
     const unsigned char hash[NHI_SHA256_LEN], struct nhi_stcache_entry *ret);
 
+/*
+ * The inputs record: a digest of everything besides the register that
+ * the indexes installed with this cache were compiled from (the config's
+ * rules, the local users and groups). Returns whether the cache holds
+ * exactly this digest.
+ */
+bool nhi_stcache_inputs_are(const struct nhi_stcache *c,
+    const unsigned char digest[NHI_SHA256_LEN]);
+
 void nhi_stcache_close(struct nhi_stcache *c);
 
 struct nhi_stcache_writer;
@@ -91,6 +103,10 @@ int nhi_stcache_create(const char *path, struct nhi_stcache_writer **ret,
 int nhi_stcache_add(struct nhi_stcache_writer *w,
     const unsigned char hash[NHI_SHA256_LEN], const void *value, size_t len,
     struct nhi_err *e);
+
+/* Records the inputs digest (see nhi_stcache_inputs_are). */
+int nhi_stcache_set_inputs(struct nhi_stcache_writer *w,
+    const unsigned char digest[NHI_SHA256_LEN], struct nhi_err *e);
 
 /* Completes and installs the file. Frees w whatever the outcome. */
 int nhi_stcache_commit(struct nhi_stcache_writer *w, struct nhi_err *e);

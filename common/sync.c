@@ -93,6 +93,7 @@ struct compile {
 	const struct nhi_state *state;
 	const struct local_db *local;
 	bool hash_only;		/* same version as installed: only hash it */
+	unsigned char inputs[NHI_SHA256_LEN];	/* see inputs_digest */
 	struct pool *pool;	/* verifies statements on several threads */
 	struct nhi_stcache *cache_in;	/* the previous sync's, or NULL */
 	struct nhi_stcache_writer *cache_out;	/* this sync's, or NULL */
@@ -267,6 +268,99 @@ local_read(const char *path, bool group, struct local_set *ls,
 	free(buf);
 	(void)fclose(f);
 	return r;
+}
+
+static int
+local_load(const struct nhi_conf *c, struct local_db *l, struct nhi_err *e)
+{
+	if (local_read(c->passwd_file, false, &l->users, e) != 0 ||
+	    local_read(c->group_file, true, &l->groups, e) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * The inputs digest: everything besides the register that compiling it
+ * depends on, the config's rules for issuers and accounts (with whether
+ * each issuer key is in force now) and the local users and groups. An
+ * installed index counts as current only under the digest it was built
+ * with. Each field goes in with its length, so that no two different
+ * inputs run together into the same bytes.
+ */
+static void
+digest_bytes(struct nhi_sha256 *h, const void *p, size_t n)
+{
+	uint64_t len = n;
+
+	nhi_sha256_update(h, &len, sizeof(len));
+	nhi_sha256_update(h, p, n);
+}
+
+static void
+digest_int(struct nhi_sha256 *h, int64_t v)
+{
+	digest_bytes(h, &v, sizeof(v));
+}
+
+static void
+digest_str(struct nhi_sha256 *h, const char *s)
+{
+	digest_bytes(h, s != NULL ? s : "", s != NULL ? strlen(s) + 1 : 0);
+}
+
+static void
+digest_strv(struct nhi_sha256 *h, const struct nhi_strv *sv)
+{
+	size_t i;
+
+	digest_int(h, (int64_t)sv->n);
+	for (i = 0; i < sv->n; i++)
+		digest_str(h, sv->v[i]);
+}
+
+static void
+digest_set(struct nhi_sha256 *h, const struct local_set *ls)
+{
+	size_t i;
+
+	digest_int(h, (int64_t)ls->n);
+	for (i = 0; i < ls->n; i++) {
+		digest_str(h, ls->by_name[i].name);
+		digest_int(h, ls->by_name[i].id);
+	}
+}
+
+static int
+inputs_digest(const struct nhi_conf *c, const struct local_db *l,
+    int64_t now, unsigned char out[NHI_SHA256_LEN], struct nhi_err *e)
+{
+	const struct nhi_issuer *iss;
+	struct nhi_sha256 h;
+	size_t i;
+
+	if (nhi_sha256_init(&h, e) != 0)
+		return -1;
+	digest_int(&h, c->account_uids.lo);
+	digest_int(&h, c->account_uids.hi);
+	digest_int(&h, c->account_gids.lo);
+	digest_int(&h, c->account_gids.hi);
+	digest_strv(&h, &c->account_groups);
+	digest_int(&h, (int64_t)c->n_issuers);
+	for (i = 0; i < c->n_issuers; i++) {
+		iss = &c->issuers[i];
+		digest_str(&h, iss->name);
+		digest_bytes(&h, iss->key.pk, sizeof(iss->key.pk));
+		digest_str(&h, iss->key.keyid);
+		digest_int(&h, nhi_pubkey_valid_at(&iss->key, now,
+		    c->clock_skew));
+		digest_strv(&h, &iss->accounts);
+		digest_strv(&h, &iss->services);
+		digest_int(&h, iss->max_window);
+		digest_strv(&h, &iss->groups);
+	}
+	digest_set(&h, &l->users);
+	digest_set(&h, &l->groups);
+	return nhi_sha256_final(&h, out, e);
 }
 
 /* Rejections. */
@@ -896,6 +990,27 @@ cache_begin(struct compile *cc)
 		cc->cache_in = NULL;
 	if (nhi_stcache_create(path, &cc->cache_out, NULL) != 0)
 		cc->cache_out = NULL;
+	else if (nhi_stcache_set_inputs(cc->cache_out, cc->inputs,
+	    NULL) != 0) {
+		nhi_stcache_abort(cc->cache_out);
+		cc->cache_out = NULL;
+	}
+	free(path);
+}
+
+/*
+ * Removes the cache before the indexes it describes are replaced: should
+ * the new one not be installed, no cache is left to vouch for indexes
+ * built from other inputs.
+ */
+static void
+cache_remove(const struct nhi_conf *c)
+{
+	char *path;
+
+	if (asprintf(&path, "%s/" CACHE_NAME, c->state_dir) < 0)
+		return;
+	(void)unlink(path);
 	free(path);
 }
 
@@ -985,6 +1100,32 @@ index_matches_state(const struct nhi_conf *c, const struct nhi_state *s)
 	return ok;
 }
 
+/*
+ * Whether the installed indexes may be kept as they are (the same
+ * version again, or a 304): they are the state's register, and the
+ * statement cache installed with them says they were compiled from the
+ * inputs whose digest is given, the host's as they are now.
+ */
+static bool
+installed_is_current(const struct nhi_conf *c, const struct nhi_state *s,
+    const unsigned char inputs[NHI_SHA256_LEN])
+{
+	struct nhi_stcache *cache;
+	char *path;
+	bool ok;
+
+	if (!index_matches_state(c, s) ||
+	    asprintf(&path, "%s/" CACHE_NAME, c->state_dir) < 0)
+		return false;
+	ok = nhi_stcache_open(path, &cache, NULL) == 0;
+	free(path);
+	if (ok) {
+		ok = nhi_stcache_inputs_are(cache, inputs);
+		nhi_stcache_close(cache);
+	}
+	return ok;
+}
+
 static int
 on_header(void *ctx, const struct nhi_register_header *h, struct nhi_err *e)
 {
@@ -1000,7 +1141,7 @@ on_header(void *ctx, const struct nhi_register_header *h, struct nhi_err *e)
 	 * all it takes to tell "unchanged" from a forged replacement.
 	 */
 	if (h->version == cc->state->version &&
-	    index_matches_state(cc->c, cc->state)) {
+	    installed_is_current(cc->c, cc->state, cc->inputs)) {
 		cc->hash_only = true;
 		return 0;
 	}
@@ -1333,8 +1474,8 @@ sync_stream(const struct nhi_conf *c, FILE *in, const char *source,
 	cc.line = 1;
 
 	reason_set(res, "config");
-	if (local_read(c->passwd_file, false, &local.users, e) != 0 ||
-	    local_read(c->group_file, true, &local.groups, e) != 0)
+	if (local_load(c, &local, e) != 0 ||
+	    inputs_digest(c, &local, now, cc.inputs, e) != 0)
 		goto out;
 	reason_set(res, "bad-register");
 	if (nhi_register_read_ext(in, c, now, on_header, on_statement, &cc,
@@ -1357,6 +1498,7 @@ sync_stream(const struct nhi_conf *c, FILE *in, const char *source,
 	if (!cc.hash_only) {
 		/* Also repairs an index lost under an unchanged register. */
 		reason_set(res, "disk");
+		cache_remove(c);
 		if (install(&cc, &h, hex, e) != 0)
 			goto out;
 		cache_commit(&cc);
@@ -2111,6 +2253,23 @@ out:
 	return r;
 }
 
+/* installed_is_current with the host's inputs read afresh. */
+static bool
+inputs_current(const struct nhi_conf *c, const struct nhi_state *s,
+    int64_t now)
+{
+	unsigned char inputs[NHI_SHA256_LEN];
+	struct local_db local;
+	bool ok;
+
+	memset(&local, 0, sizeof(local));
+	ok = local_load(c, &local, NULL) == 0 &&
+	    inputs_digest(c, &local, now, inputs, NULL) == 0 &&
+	    installed_is_current(c, s, inputs);
+	local_free(&local);
+	return ok;
+}
+
 /* Refusals that mean someone may be replaying or forking the register. */
 static bool
 reason_is_alarm(const char *reason)
@@ -2148,8 +2307,9 @@ nhi_sync(const struct nhi_conf *c, int64_t now, nhi_reject_fn reject,
 	 * The validators only describe the register installed from that
 	 * URL, and only while its index is the one the state names.
 	 */
-	conditional = start.version > 0 && index_matches_state(c, &start) &&
-	    (start.etag[0] != '\0' || start.last_modified[0] != '\0');
+	conditional = start.version > 0 &&
+	    (start.etag[0] != '\0' || start.last_modified[0] != '\0') &&
+	    inputs_current(c, &start, now);
 	/*
 	 * Mirrors in order: any failure of one moves on to the next, and
 	 * the first alarm is kept to be reported whatever follows.

@@ -316,6 +316,24 @@ pam_version(const struct fixture *fx)
 	return v;
 }
 
+/* How many bindings the installed PAM index holds for account. */
+static size_t
+pam_bindings(const struct fixture *fx, const char *account)
+{
+	struct nhi_pamidx *x;
+	struct nhi_view v;
+	struct nhi_err e;
+	size_t n;
+
+	ck_assert_msg(nhi_pamidx_open(fx->c->pam_index, &x, &e) == 0, "%s",
+	    e.msg);
+	ck_assert_msg(nhi_pamidx_view(x, account, &v, &e) == 0, "%s", e.msg);
+	n = v.n_bindings;
+	nhi_view_clear(&v);
+	nhi_pamidx_close(x);
+	return n;
+}
+
 /* The NSS record under key, or NULL; *ret_len is its length. */
 static char *
 nss_get(const struct fixture *fx, char tag, const char *value,
@@ -482,6 +500,62 @@ END_TEST
  * A same-version sync reads both indexes back: damage to either, or an
  * NSS index built for other enumeration, is repaired and said so.
  */
+/*
+ * The same register again, under a config that changed since it was
+ * installed: what the host now allows is judged again, not taken from
+ * the index built under the old rules.
+ */
+START_TEST(same_register_under_a_changed_config_is_judged_again)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_seckey *k;
+	struct nhi_err e;
+	size_t len;
+	char *rec;
+
+	fixture_init(&fx);
+	add_standard(&fx);
+	publish(&fx, 1, NOW + 3600);
+	ck_assert_msg(sync_at(&fx, NOW, &r, &e) == 0, "%s", e.msg);
+	rec = nss_get(&fx, NHI_NSSIDX_TAG_PWNAM, "nhi-a", &len);
+	ck_assert_ptr_nonnull(rec);
+	free(rec);
+
+	/* The issuer may no longer issue nhi-* accounts. */
+	ck_assert_str_eq(fx.c->issuers[0].accounts.v[1], "nhi-*");
+	fx.c->issuers[0].accounts.v[1][0] = 'X';
+	ck_assert_msg(sync_at(&fx, NOW + 10, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.n_accounts, 0);
+	ck_assert(rejected(&fx, 5, "may not issue this account"));
+	ck_assert_ptr_null(nss_get(&fx, NHI_NSSIDX_TAG_PWNAM, "nhi-a", &len));
+
+	/* The issuer may no longer hand out docker. */
+	conf_load(&fx, "");
+	ck_assert_msg(sync_at(&fx, NOW + 20, &r, &e) == 0, "%s", e.msg);
+	rec = nss_get(&fx, NHI_NSSIDX_TAG_MEMBER, "nhi-a", &len);
+	ck_assert_ptr_nonnull(rec);
+	free(rec);
+	conf_load_issuer(&fx, "", "groups = adm\n");
+	ck_assert_msg(sync_at(&fx, NOW + 30, &r, &e) == 0, "%s", e.msg);
+	ck_assert_ptr_null(nss_get(&fx, NHI_NSSIDX_TAG_MEMBER, "nhi-a",
+	    &len));
+	ck_assert_ptr_null(nss_get(&fx, NHI_NSSIDX_TAG_PWNAM, "nhi-a", &len));
+
+	ck_assert_uint_eq(pam_bindings(&fx, "deploy"), 2);
+
+	/* The issuer's key is rotated: its statements are not trusted. */
+	k = fx.iss;
+	fx.iss = fx.stranger;
+	conf_load(&fx, "");
+	fx.iss = k;
+	ck_assert_msg(sync_at(&fx, NOW + 40, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.n_bindings, 0);
+	ck_assert_uint_eq(pam_bindings(&fx, "deploy"), 0);
+	fixture_clear(&fx);
+}
+END_TEST
+
 START_TEST(same_register_repairs_damaged_indexes)
 {
 	static const char *const damage[] = {
@@ -1536,6 +1610,7 @@ sync_suite(void)
 	tcase_add_test(t, good_sync_installs_both_indexes_and_the_state);
 	tcase_add_test(t, same_register_again_is_unchanged_and_not_reinstalled);
 	tcase_add_test(t, same_register_repairs_damaged_indexes);
+	tcase_add_test(t, same_register_under_a_changed_config_is_judged_again);
 	tcase_add_test(t,
 	    governance_rules_go_into_the_index_and_follow_the_config);
 	tcase_add_test(t, tampered_register_fails_and_installed_indexes_stay);
