@@ -126,7 +126,9 @@ nhi_stcache_open(const char *path, struct nhi_stcache **ret,
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return nhi_err_set(e, "%s: out of memory", path);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO in its place would wait for a writer. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+	    O_NONBLOCK);
 	if (fd < 0) {
 		nhi_err_set(e, "%s: %s", path, strerror(errno));
 		free(c);

@@ -1041,7 +1041,9 @@ nhi_sync_nss_index_check(const struct nhi_conf *c, struct nhi_err *e)
 	uint32_t flags;
 	int fd, r = -1;
 
-	if ((fd = open(c->nss_index, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+	/* O_NONBLOCK: a FIFO in its place would wait for a writer. */
+	if ((fd = open(c->nss_index, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) < 0)
 		return nhi_err_set(e, "%s: %s", c->nss_index, strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    st.st_size > UINT32_MAX) {

@@ -1128,6 +1128,43 @@ START_TEST(a_damaged_cache_costs_verification_not_correctness)
 }
 END_TEST
 
+/*
+ * A FIFO where the statement cache or the NSS index should be: opening
+ * it must not wait for a writer with the lock held.
+ */
+START_TEST(a_fifo_in_place_of_the_cache_or_index_does_not_hang_a_sync)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_err e;
+	struct stat st;
+	char *cache;
+
+	fixture_init(&fx);
+	add_standard(&fx);
+	publish(&fx, 1, NOW + 3600);
+	ck_assert_msg(sync_at(&fx, NOW, &r, &e) == 0, "%s", e.msg);
+	cache = path_in(fx.statedir, "verified.cdb");
+	ck_assert_int_eq(unlink(cache), 0);
+	ck_assert_int_eq(mkfifo(cache, 0600), 0);
+	publish(&fx, 2, NOW + 3600);
+	ck_assert_msg(sync_at(&fx, NOW + 1, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.n_cached, 0);
+	ck_assert_uint_eq(r.n_verified, fx.n);
+	ck_assert_int_eq(stat(cache, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+
+	ck_assert_int_eq(unlink(fx.c->nss_index), 0);
+	ck_assert_int_eq(mkfifo(fx.c->nss_index, 0644), 0);
+	ck_assert_msg(sync_at(&fx, NOW + 2, &r, &e) == 0, "%s", e.msg);
+	ck_assert_str_eq(r.reason, "repaired");
+	ck_assert_int_eq(stat(fx.c->nss_index, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	free(cache);
+	fixture_clear(&fx);
+}
+END_TEST
+
 START_TEST(leftovers_of_a_killed_sync_are_removed)
 {
 	struct fixture fx;
@@ -1629,6 +1666,8 @@ sync_suite(void)
 	tcase_add_test(t, unchanged_signatures_come_from_the_cache);
 	tcase_add_test(t, a_damaged_cache_costs_verification_not_correctness);
 	tcase_add_test(t, leftovers_of_a_killed_sync_are_removed);
+	tcase_add_test(t,
+	    a_fifo_in_place_of_the_cache_or_index_does_not_hang_a_sync);
 	tcase_add_test(t, failures_carry_a_reason_word_and_a_log_line);
 	tcase_add_test(t, a_state_file_without_the_later_fields_still_loads);
 	suite_add_tcase(s, t);
