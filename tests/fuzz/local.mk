@@ -83,8 +83,3 @@ tests_fuzz_fuzz_nss_LDADD = $(CDB_LIBS) -lpthread
 
 include $(top_srcdir)/tests/stress/local.mk
 include $(top_srcdir)/lint.mk
-
-# The test list, for a pass that runs a part of it (scripts/test).
-print-tests:
-	@echo $(TESTS)
-.PHONY: print-tests
