@@ -91,6 +91,7 @@ struct compile {
 	nhi_reject_fn reject;
 	void *rctx;
 	const struct nhi_state *state;
+	const struct nhi_state *ratchet;	/* see ratchet_base */
 	const struct local_db *local;
 	bool hash_only;		/* same version as installed: only hash it */
 	unsigned char inputs[NHI_SHA256_LEN];	/* see inputs_digest */
@@ -1134,7 +1135,7 @@ on_header(void *ctx, const struct nhi_register_header *h, struct nhi_err *e)
 	struct compile *cc = ctx;
 	size_t i;
 
-	if (nhi_ratchet_precheck(cc->state, h, cc->now, cc->c->clock_skew,
+	if (nhi_ratchet_precheck(cc->ratchet, h, cc->now, cc->c->clock_skew,
 	    e) != 0)
 		return -1;
 	/*
@@ -1451,12 +1452,39 @@ result_fill(struct nhi_sync_result *ret, const struct nhi_state *s,
 	memcpy(ret->source, s->source, sizeof(ret->source));
 }
 
+/*
+ * What the ratchet compares a register with: the state, or the installed
+ * PAM index when that is newer. A sync that renamed the index into place
+ * and was then killed, or could not write the state, leaves the state
+ * behind the index; the index's register was accepted all the same, and
+ * neither an older one nor another under its version may replace it.
+ */
+static void
+ratchet_base(const struct nhi_conf *c, const struct nhi_state *s,
+    struct nhi_state *ret)
+{
+	const struct nhi_regmeta *m;
+	struct nhi_pamidx *x;
+
+	*ret = *s;
+	if (nhi_pamidx_open(c->pam_index, &x, NULL) != 0)
+		return;
+	m = nhi_pamidx_meta(x);
+	if (m->version > s->version) {
+		ret->version = m->version;
+		memcpy(ret->sha256, m->sha256, sizeof(ret->sha256));
+		ret->issued_at = m->issued_at;
+	}
+	nhi_pamidx_close(x);
+}
+
 static int
 sync_stream(const struct nhi_conf *c, FILE *in, const char *source,
     int64_t now, nhi_reject_fn rejectfn, void *rctx, struct nhi_state *s,
     struct nhi_sync_result *res, struct nhi_err *e)
 {
 	struct nhi_register_header h;
+	struct nhi_state base;
 	struct local_db local;
 	struct compile cc;
 	unsigned char sha[32];
@@ -1472,6 +1500,8 @@ sync_stream(const struct nhi_conf *c, FILE *in, const char *source,
 	cc.reject = rejectfn;
 	cc.rctx = rctx;
 	cc.state = s;
+	ratchet_base(c, s, &base);
+	cc.ratchet = &base;
 	cc.local = &local;
 	cc.line = 1;
 
@@ -1482,8 +1512,8 @@ sync_stream(const struct nhi_conf *c, FILE *in, const char *source,
 	reason_set(res, "bad-register");
 	if (nhi_register_read_ext(in, c, now, on_header, on_statement, &cc,
 	    &h, sha, e) != 0 || pool_finish(&cc, e) != 0 ||
-	    nhi_ratchet_check(s, &h, sha, now, c->clock_skew, &unchanged,
-	    e) != 0) {
+	    nhi_ratchet_check(&base, &h, sha, now, c->clock_skew,
+	    &unchanged, e) != 0) {
 		reason_set(res, reason_of_register_error(e->msg));
 		if (cc.pam != NULL && strstr(e->msg, "write error") != NULL)
 			reason_set(res, "disk");

@@ -6,10 +6,13 @@
 #include "config.h"
 
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sched.h>
 
 #include <cdb.h>
 #include <sodium.h>
@@ -1165,6 +1168,81 @@ START_TEST(a_fifo_in_place_of_the_cache_or_index_does_not_hang_a_sync)
 }
 END_TEST
 
+/*
+ * A sync that installed the indexes but could not record the state (a
+ * full disk under the state directory; a sync killed between the two is
+ * the same): the older register the state still names must not replace
+ * the newer index. The state directory is a small tmpfs in a private
+ * mount namespace (this test's own process), the indexes are beside it.
+ */
+START_TEST(an_index_newer_than_the_state_is_not_rolled_back)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_state s;
+	struct nhi_err e;
+	unsigned char *v1;
+	char *extra, *fill, block[4096];
+	size_t len;
+	int fd;
+
+	ck_assert_msg(geteuid() == 0, "needs root (CI runs as root)");
+	fixture_init(&fx);
+	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	ck_assert_int_eq(mkdir(fx.statedir, 0755), 0);
+	ck_assert_int_eq(mount("tmpfs", fx.statedir, "tmpfs", 0,
+	    "size=256k,mode=0755"), 0);
+	ck_assert_int_gt(asprintf(&extra, "pam_index = %s/pam.cdb\n"
+	    "nss_index = %s/nss.cdb\n", fx.dir, fx.dir), 0);
+	conf_load(&fx, extra);
+	add_standard(&fx);
+	publish(&fx, 1, NOW + 3600);
+	v1 = slurp(fx.regpath, &len);
+	ck_assert_msg(sync_at(&fx, NOW, &r, &e) == 0, "%s", e.msg);
+
+	/* The state directory fills up. */
+	fill = path_in(fx.statedir, "fill");
+	fd = open(fill, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	memset(block, 'x', sizeof(block));
+	while (write(fd, block, sizeof(block)) > 0)
+		;
+	ck_assert_int_eq(errno, ENOSPC);
+	ck_assert_int_eq(close(fd), 0);
+	publish(&fx, 2, NOW + 3600);
+	ck_assert_int_ne(sync_at(&fx, NOW + 1, &r, &e), 0);
+	ck_assert_str_eq(r.reason, "disk");
+	ck_assert_int_eq(pam_version(&fx), 2);
+
+	/* Room again; version 1 is served again. */
+	ck_assert_int_eq(unlink(fill), 0);
+	ck_assert_int_eq(nhi_write_atomic(fx.regpath, v1, len, 0644), 0);
+	ck_assert_int_ne(sync_at(&fx, NOW + 2, &r, &e), 0);
+	ck_assert_str_eq(r.reason, "rollback");
+	ck_assert_int_eq(pam_version(&fx), 2);
+
+	/* Nor another register under the index's version. */
+	fx.n--;
+	publish(&fx, 2, NOW + 3600);
+	fx.n++;
+	ck_assert_int_ne(sync_at(&fx, NOW + 2, &r, &e), 0);
+	ck_assert_str_eq(r.reason, "same-version-different-hash");
+
+	/* Version 2 again is accepted and recorded. */
+	publish(&fx, 2, NOW + 3600);
+	ck_assert_msg(sync_at(&fx, NOW + 3, &r, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(pam_version(&fx), 2);
+	state_get(&fx, &s);
+	ck_assert_int_eq(s.version, 2);
+	free(v1);
+	free(fill);
+	free(extra);
+	ck_assert_int_eq(umount(fx.statedir), 0);
+	fixture_clear(&fx);
+}
+END_TEST
+
 START_TEST(leftovers_of_a_killed_sync_are_removed)
 {
 	struct fixture fx;
@@ -1666,6 +1744,7 @@ sync_suite(void)
 	tcase_add_test(t, unchanged_signatures_come_from_the_cache);
 	tcase_add_test(t, a_damaged_cache_costs_verification_not_correctness);
 	tcase_add_test(t, leftovers_of_a_killed_sync_are_removed);
+	tcase_add_test(t, an_index_newer_than_the_state_is_not_rolled_back);
 	tcase_add_test(t,
 	    a_fifo_in_place_of_the_cache_or_index_does_not_hang_a_sync);
 	tcase_add_test(t, failures_carry_a_reason_word_and_a_log_line);
