@@ -1243,6 +1243,57 @@ START_TEST(an_index_newer_than_the_state_is_not_rolled_back)
 }
 END_TEST
 
+/*
+ * A sync killed between renaming the NSS index and the PAM index leaves
+ * the new NSS index beside the old PAM index and state (and no statement
+ * cache: it goes before the first rename). The old register served again
+ * must rebuild both, not keep the NSS index of a register never recorded.
+ */
+START_TEST(a_sync_killed_between_the_two_renames_is_repaired)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_err e;
+	unsigned char *v1, *pam, *state;
+	size_t n1, npam, nstate, len;
+	char *cache, *statefile, *rec;
+
+	fixture_init(&fx);
+	add_standard(&fx);
+	publish(&fx, 1, NOW + 3600);
+	v1 = slurp(fx.regpath, &n1);
+	ck_assert_msg(sync_at(&fx, NOW, &r, &e) == 0, "%s", e.msg);
+	statefile = path_in(fx.statedir, "state");
+	cache = path_in(fx.statedir, "verified.cdb");
+	pam = slurp(fx.c->pam_index, &npam);
+	state = slurp(statefile, &nstate);
+
+	add_account(&fx, "nhi-c", 70003, 70003, NULL);
+	publish(&fx, 2, NOW + 3600);
+	ck_assert_msg(sync_at(&fx, NOW + 1, &r, &e) == 0, "%s", e.msg);
+	rec = nss_get(&fx, NHI_NSSIDX_TAG_PWNAM, "nhi-c", &len);
+	ck_assert_ptr_nonnull(rec);
+	free(rec);
+	/* What the kill left: the PAM index and state of version 1. */
+	ck_assert_int_eq(nhi_write_atomic(fx.c->pam_index, pam, npam, 0600),
+	    0);
+	ck_assert_int_eq(nhi_write_atomic(statefile, state, nstate, 0644), 0);
+	ck_assert_int_eq(unlink(cache), 0);
+
+	ck_assert_int_eq(nhi_write_atomic(fx.regpath, v1, n1, 0644), 0);
+	ck_assert_msg(sync_at(&fx, NOW + 2, &r, &e) == 0, "%s", e.msg);
+	ck_assert_str_eq(r.reason, "repaired");
+	ck_assert_ptr_null(nss_get(&fx, NHI_NSSIDX_TAG_PWNAM, "nhi-c", &len));
+	ck_assert_int_eq(pam_version(&fx), 1);
+	free(v1);
+	free(pam);
+	free(state);
+	free(cache);
+	free(statefile);
+	fixture_clear(&fx);
+}
+END_TEST
+
 START_TEST(leftovers_of_a_killed_sync_are_removed)
 {
 	struct fixture fx;
@@ -1745,6 +1796,7 @@ sync_suite(void)
 	tcase_add_test(t, a_damaged_cache_costs_verification_not_correctness);
 	tcase_add_test(t, leftovers_of_a_killed_sync_are_removed);
 	tcase_add_test(t, an_index_newer_than_the_state_is_not_rolled_back);
+	tcase_add_test(t, a_sync_killed_between_the_two_renames_is_repaired);
 	tcase_add_test(t,
 	    a_fifo_in_place_of_the_cache_or_index_does_not_hang_a_sync);
 	tcase_add_test(t, failures_carry_a_reason_word_and_a_log_line);
