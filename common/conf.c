@@ -678,7 +678,8 @@ nhi_conf_load(const char *path, bool check_owner, struct nhi_conf **ret,
 
 	if (path == NULL)
 		path = NHI_DEFAULT_CONFIG;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) < 0)
 		return nhi_err_set(e, "%s: %s", path, strerror(errno));
 	/* The checks look at the descriptor we read, not at the name. */
 	if (fstat(fd, &st) != 0) {

@@ -321,7 +321,8 @@ nhi_seckey_load(const char *path, struct nhi_seckey **ret,
 
 	if (nhi_crypto_init() != 0)
 		return nhi_err_set(e, "libsodium failed to initialise");
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) < 0)
 		return nhi_err_set(e, "%s: %s", path, strerror(errno));
 	/* Like ssh, refuse a secret others could have read. */
 	if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0) {

@@ -829,7 +829,8 @@ nhi_pamidx_open(const char *path, struct nhi_pamidx **ret,
 
 	if ((x = calloc(1, sizeof(*x))) == NULL)
 		return nhi_err_set(e, "%s: out of memory", path);
-	x->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO in its place must not hang a login. */
+	x->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (x->fd < 0) {
 		nhi_err_set(e, "%s: %s", path, strerror(errno));
 		free(x);

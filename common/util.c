@@ -433,7 +433,9 @@ nhi_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
 {
 	int fd, r, saved;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+	/* O_NONBLOCK: a FIFO put in a file's place must not hang us. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) < 0)
 		return -1;
 	r = nhi_read_fd(fd, max, ret_buf, ret_len);
 	saved = errno;

@@ -208,7 +208,9 @@ map_open(const char *path, struct nhi_map **ret)
 	struct stat st;
 	int fd, r = NHI_MAP_MISSING;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+	/* O_NONBLOCK: a FIFO in its place must not hang the caller. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1)
 		goto out;
 	if (fstat(fd, &st) == -1)
 		goto out;

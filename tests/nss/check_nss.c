@@ -578,6 +578,14 @@ START_TEST(missing_index_is_unavail)
 }
 END_TEST
 
+/* A FIFO in the index's place: UNAVAIL at once, never a wait. */
+START_TEST(fifo_in_place_of_the_index_is_unavail)
+{
+	ck_assert_int_eq(mkfifo(idx, 0644), 0);
+	assert_all_unavail("fifo");
+}
+END_TEST
+
 START_TEST(empty_zeroed_and_random_indexes_are_unavail)
 {
 	size_t len, i;
@@ -1208,6 +1216,7 @@ nss_suite(void)
 	tcase_add_test(tc, absent_names_and_ids_are_notfound_in_a_valid_index);
 	tcase_add_test(tc, invalid_names_are_notfound_without_an_index);
 	tcase_add_test(tc, missing_index_is_unavail);
+	tcase_add_test(tc, fifo_in_place_of_the_index_is_unavail);
 	tcase_add_test(tc, empty_zeroed_and_random_indexes_are_unavail);
 	tcase_add_test(tc, truncated_and_extended_indexes_are_unavail);
 	tcase_add_test(tc, other_format_version_is_unavail);

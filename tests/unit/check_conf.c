@@ -341,6 +341,12 @@ START_TEST(load_errors_name_the_file)
 
 	ck_assert_int_eq(nhi_conf_load(tmp, false, &c, &e), -1);
 	ck_assert_ptr_nonnull(strstr(e.msg, "not a regular file"));
+	/* A FIFO in its place is refused at once, not waited on. */
+	free(path);
+	ck_assert_int_ge(asprintf(&path, "%s/fifo.conf", tmp), 0);
+	ck_assert_int_eq(mkfifo(path, 0644), 0);
+	ck_assert_int_eq(nhi_conf_load(path, false, &c, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "not a regular file"));
 	ck_assert_int_eq(nhi_conf_load("/nonexistent/nhi.conf", false, &c,
 	    &e), -1);
 	ck_assert_str_eq(e.msg,

@@ -372,6 +372,23 @@ START_TEST(missing_index_is_an_error_naming_the_file)
 }
 END_TEST
 
+/* A FIFO in the index's place is refused at once: a login never waits. */
+START_TEST(fifo_in_place_of_the_index_is_refused_at_once)
+{
+	struct nhi_pamidx *x = NULL;
+	struct nhi_err e;
+	char *dir = tu_tmpdir(), *path;
+
+	ck_assert_int_ge(asprintf(&path, "%s/fifo.cdb", dir), 0);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(nhi_pamidx_open(path, &x, &e), -1);
+	ck_assert_ptr_null(x);
+	ck_assert_ptr_nonnull(strstr(e.msg, path));
+	free(path);
+	tu_rmtree(dir);
+}
+END_TEST
+
 /* Damaged files. */
 
 static unsigned char *
@@ -829,6 +846,7 @@ index_suite(void)
 	t = tcase_create("damage");
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, missing_index_is_an_error_naming_the_file);
+	tcase_add_test(t, fifo_in_place_of_the_index_is_refused_at_once);
 	tcase_add_test(t, truncated_index_files_are_rejected);
 	tcase_add_test(t, zeroed_and_random_index_files_are_rejected);
 	tcase_add_test(t, flipped_bytes_never_crash_the_reader);
