@@ -26,8 +26,12 @@ common_libnhicore_la_SOURCES = \
 # needs: libpam maps and binds the module again on every pam_start.
 common_libnhicore_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(SODIUM_CFLAGS) \
 	$(AUDIT_CFLAGS) -ffunction-sections -fdata-sections
-common_libnhicore_la_LIBADD = $(JSONC_LIBS) $(SODIUM_LIBS) $(CDB_LIBS) \
-	$(AUDIT_LIBS)
+# The libraries libnhicore needs are not in its LIBADD: libtool would pass
+# them on to pam_nhi.so as shared libraries, which links PIC archives of
+# the same libraries instead (see PAM_DEPS_LIBS in configure.ac). Programs
+# link NHICORE_LIBS.
+NHICORE_DEPS = $(JSONC_LIBS) $(SODIUM_LIBS) $(CDB_LIBS) $(AUDIT_LIBS)
+NHICORE_LIBS = common/libnhicore.la $(NHICORE_DEPS)
 
 common_libnhisync_la_SOURCES = common/sync.h common/sync.c \
 	common/stcache.h common/stcache.c \
@@ -35,5 +39,4 @@ common_libnhisync_la_SOURCES = common/sync.h common/sync.c \
 	common/sha256.h common/sha256.c
 common_libnhisync_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(SODIUM_CFLAGS) \
 	$(CURL_CFLAGS) $(CRYPTO_CFLAGS)
-common_libnhisync_la_LIBADD = common/libnhicore.la $(CURL_LIBS) \
-	$(CRYPTO_LIBS)
+common_libnhisync_la_LIBADD = $(NHICORE_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS)

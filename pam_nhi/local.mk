@@ -5,7 +5,8 @@ pam_nhi_pam_nhi_la_CFLAGS = $(AM_CFLAGS) $(PAM_CFLAGS)
 pam_nhi_pam_nhi_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared \
 	-no-undefined -Wl,--version-script=$(srcdir)/pam_nhi/pam_nhi.map \
 	-Wl,--gc-sections
-pam_nhi_pam_nhi_la_LIBADD = common/libnhicore.la $(PAM_LIBS)
+pam_nhi_pam_nhi_la_LIBADD = common/libnhicore.la $(PAM_DEPS_LIBS) $(AUDIT_LIBS) \
+	$(PAM_LIBS)
 EXTRA_pam_nhi_pam_nhi_la_DEPENDENCIES = pam_nhi/pam_nhi.map
 EXTRA_DIST += pam_nhi/pam_nhi.map
 
@@ -29,15 +30,15 @@ EXTRA_DIST += $(PAM_SHELL_TESTS) tests/pam/lib.sh
 
 tests_pam_check_authinfo_SOURCES = tests/pam/check_authinfo.c
 tests_pam_check_authinfo_CFLAGS = $(PAM_UNIT_CFLAGS)
-tests_pam_check_authinfo_LDADD = common/libnhicore.la $(CHECK_LIBS)
+tests_pam_check_authinfo_LDADD = $(NHICORE_LIBS) $(CHECK_LIBS)
 tests_pam_check_logline_SOURCES = tests/pam/check_logline.c
 tests_pam_check_logline_CFLAGS = $(PAM_UNIT_CFLAGS)
-tests_pam_check_logline_LDADD = common/libnhicore.la $(CHECK_LIBS)
+tests_pam_check_logline_LDADD = $(NHICORE_LIBS) $(CHECK_LIBS)
 tests_pam_logsink_SOURCES = tests/pam/logsink.c
 tests_pam_check_pam_SOURCES = tests/pam/check_pam.c
 tests_pam_check_pam_CFLAGS = $(PAM_UNIT_CFLAGS) $(PAM_CFLAGS) \
 	-DPAM_NHI_SO='"$(abs_top_builddir)/pam_nhi/.libs/pam_nhi.so"'
-tests_pam_check_pam_LDADD = common/libnhicore.la $(CHECK_LIBS) $(PAM_LIBS)
+tests_pam_check_pam_LDADD = $(NHICORE_LIBS) $(CHECK_LIBS) $(PAM_LIBS)
 
 # A PAM module directory holds modules only: no libtool archive. The
 # uninstall rule removes the module itself, which libtool would find

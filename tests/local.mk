@@ -1,6 +1,6 @@
 # Unit tests (Check, TAP output) and integration tests (shell, TAP output).
 UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JSONC_CFLAGS) $(SODIUM_CFLAGS)
-UNIT_LDADD = common/libnhicore.la $(CHECK_LIBS)
+UNIT_LDADD = $(NHICORE_LIBS) $(CHECK_LIBS)
 UNIT_TESTS = \
 	tests/unit/check_util \
 	tests/unit/check_conf \
@@ -70,7 +70,7 @@ tests_audit_check_audit_CFLAGS = $(UNIT_CFLAGS) $(AUDIT_CFLAGS) \
 	-I$(top_srcdir)/tests/unit
 tests_audit_check_audit_LDADD = $(UNIT_LDADD) $(AUDIT_LIBS)
 tests_audit_dlogfill_SOURCES = tests/audit/dlogfill.c
-tests_audit_dlogfill_LDADD = common/libnhicore.la
+tests_audit_dlogfill_LDADD = $(NHICORE_LIBS)
 
 AUDIT_SHELL_TESTS = \
 	tests/audit/log.sh \
@@ -82,6 +82,6 @@ EXTRA_DIST += $(AUDIT_SHELL_TESTS)
 check_PROGRAMS += tests/https/mkstatements
 tests_https_mkstatements_SOURCES = tests/https/mkstatements.c
 tests_https_mkstatements_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(SODIUM_CFLAGS)
-tests_https_mkstatements_LDADD = common/libnhicore.la
+tests_https_mkstatements_LDADD = $(NHICORE_LIBS)
 TESTS += tests/https/sync.sh
 EXTRA_DIST += tests/https/sync.sh tests/https/lib.sh tests/https/peer.py

@@ -25,7 +25,7 @@ FUZZ_CORE_SRC = $(FUZZ_COMMON_SRC) tests/fuzz/fuzz_keys.c
 FUZZ_CORE_CPP = $(AM_CPPFLAGS) $(FUZZ_DEFS)
 FUZZ_CORE_CC = $(AM_CFLAGS) $(JSONC_CFLAGS) $(SODIUM_CFLAGS)
 FUZZ_CORE_LINK = $(AM_LDFLAGS) $(FUZZ_LINK)
-FUZZ_CORE_LIBS = common/libnhicore.la $(SODIUM_LIBS) $(CDB_LIBS)
+FUZZ_CORE_LIBS = $(NHICORE_LIBS) $(SODIUM_LIBS) $(CDB_LIBS)
 
 tests_fuzz_fuzz_dsse_SOURCES = tests/fuzz/fuzz_dsse.c $(FUZZ_CORE_SRC)
 tests_fuzz_fuzz_dsse_CPPFLAGS = $(FUZZ_CORE_CPP)

@@ -81,6 +81,27 @@ check "libpam-nhi: the profile has account and session lines only" \
 check "libnss-nhi: postinst and postrm edit the passwd and group lines" \
     pkg_nss_scripts_ok "$W"
 
+# The archives built into the modules are named with their source
+# versions, so a security update of one shows which package to rebuild.
+built_using() {
+	dpkg-query -W -f='${source:Package} (= ${source:Version})\n' "$@" |
+	    sort | tr '\n' ';'
+}
+field_sorted() {
+	dpkg-deb -f "$(pkg_deb "$W" "$1")" Built-Using | sed 's/, /\n/g' |
+	    sort | tr '\n' ';'
+}
+is "libpam-nhi: Built-Using names json-c, libsodium and tinycdb" \
+    "$(built_using libjson-c-dev libsodium-dev libcdb-dev)" \
+    "$(field_sorted libpam-nhi)"
+is "libnss-nhi: Built-Using names tinycdb" "$(built_using libcdb-dev)" \
+    "$(field_sorted libnss-nhi)"
+mkdir -p "$W/pam"
+dpkg-deb -x "$(pkg_deb "$W" libpam-nhi)" "$W/pam"
+is "libpam-nhi: pam_nhi.so needs no shared json-c, libsodium or tinycdb" \
+    "" "$(readelf -d "$W/pam/lib/$ma/security/pam_nhi.so" |
+    grep -e 'NEEDED.*json' -e 'NEEDED.*sodium' -e 'NEEDED.*libcdb')"
+
 # The shipped nhi.conf goes through the real parser of the packaged
 # nhictl, which refuses an unknown key or a bad value.
 mkdir -p "$W/x"

@@ -837,6 +837,18 @@ START_TEST(module_exports_only_its_entry_points)
 	ck_assert_ptr_null(dlsym(so, "pam_sm_chauthtok"));
 	ck_assert_ptr_null(dlsym(so, "nhi_decide"));
 	ck_assert_ptr_null(dlsym(so, "nhi_logline"));
+#ifdef NHI_PAM_STATIC_DEPS
+	/*
+	 * Its copies of json-c, libsodium and tinycdb are private: nothing
+	 * in the host process binds to them, and they bind to nothing of
+	 * the host's (dlsym on the handle would also find these in a
+	 * shared library the module had brought in).
+	 */
+	ck_assert_ptr_null(dlsym(so, "sodium_init"));
+	ck_assert_ptr_null(dlsym(so, "crypto_generichash"));
+	ck_assert_ptr_null(dlsym(so, "json_tokener_new"));
+	ck_assert_ptr_null(dlsym(so, "cdb_init"));
+#endif
 	dlclose(so);
 }
 END_TEST

@@ -178,4 +178,17 @@ check "certificate login: logged owner of the key inside" \
     "key=$(key_fp "$T/keys/certuser.pub")"
 stop_sshd
 
+# libpam loads the module on every pam_start: built with its dependencies'
+# PIC archives (the default), it brings in nothing libpam has not loaded
+# already (a sanitizer runtime aside; thread-local storage in the archives
+# asks for ld.so by name, for __tls_get_addr).
+if grep -q '^#define NHI_PAM_STATIC_DEPS 1' "$top_builddir/config.h"; then
+	needed=$(readelf -d "$PAM_NHI_SO" |
+	    sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p' |
+	    grep -v -e '^libasan' -e '^libubsan' -e '^ld-linux' |
+	    sort | tr '\n' ' ')
+	is "pam_nhi.so needs only libpam, libaudit, libc and ld.so" \
+	    "libaudit.so.1 libc.so.6 libpam.so.0 " "$needed"
+fi
+
 done_testing

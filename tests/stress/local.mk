@@ -8,7 +8,7 @@ EXTRA_DIST += $(STRESS_TESTS) tests/stress/lib.sh
 
 tests_stress_pam_race_SOURCES = tests/stress/pam_race.c
 tests_stress_pam_race_CFLAGS = $(AM_CFLAGS) $(PAM_CFLAGS)
-tests_stress_pam_race_LDADD = common/libnhicore.la $(PAM_LIBS)
+tests_stress_pam_race_LDADD = $(NHICORE_LIBS) $(PAM_LIBS)
 tests_stress_longlived_SOURCES = tests/stress/longlived.c
 tests_stress_longlived_CFLAGS = $(AM_CFLAGS) $(PAM_CFLAGS)
 tests_stress_longlived_LDADD = $(PAM_LIBS) -ldl
