@@ -238,6 +238,79 @@ START_TEST(publish_then_read_gives_back_every_line_and_field)
 }
 END_TEST
 
+/*
+ * A register of several hundred kilobytes, with a header longer than the
+ * reader's 64 KiB chunk: the digests cover every byte in order, and the
+ * first newline splits header from body wherever it falls.
+ */
+START_TEST(large_register_digests_cover_every_chunk)
+{
+	enum { N = 400, ND = 4000 };
+	struct nhi_seckey *k = key_new("register");
+	struct nhi_seckey *issuer = key_new("issuer");
+	struct nhi_conf *c = conf_new();
+	struct nhi_deny *deny;
+	struct nhi_register_header h;
+	struct nhi_err e;
+	struct seen s = { 0 };
+	unsigned char sha[32], want[32];
+	char payload[1200], **st;
+	struct doc d;
+	size_t i, off;
+
+	conf_pin(c, k, 0, 0);
+	st = calloc(N, sizeof(*st));
+	deny = calloc(ND, sizeof(*deny));
+	ck_assert_ptr_nonnull(st);
+	ck_assert_ptr_nonnull(deny);
+	for (i = 0; i < N; i++) {
+		(void)snprintf(payload, sizeof(payload), "{\"n\":%zu,\"pad\":"
+		    "\"%0*zu\"}", i, 1100, i);
+		st[i] = nhi_dsse_sign(issuer, NHI_PT_BINDING, payload,
+		    strlen(payload));
+		ck_assert_ptr_nonnull(st[i]);
+	}
+	for (i = 0; i < ND; i++) {
+		deny[i].kind = NHI_DENY_OWNER;
+		ck_assert_int_ge(asprintf(&deny[i].value, "owner-%06zu", i),
+		    0);
+	}
+	ck_assert_msg(publish(k, 9, st, N, deny, ND, &d, &e) == 0, "%s",
+	    e.msg);
+	ck_assert_uint_gt(line_at(&d, 2), 64 * 1024);
+	ck_assert_uint_gt(d.len, 8 * 64 * 1024);
+
+	ck_assert_msg(read_doc(d.buf, d.len, c, NOW, &s, &h, sha, &e) == 0,
+	    "%s", e.msg);
+	ck_assert_uint_eq(s.n, N);
+	ck_assert_uint_eq(h.n_deny, ND);
+	ck_assert_str_eq(s.lines[15], st[15]);
+	crypto_hash_sha256(want, (unsigned char *)d.buf, d.len);
+	ck_assert_mem_eq(sha, want, 32);
+	nhi_register_header_clear(&h);
+	seen_clear(&s);
+
+	/* One byte changed near the end fails the body digest. */
+	off = line_at(&d, N + 1) + 100;
+	d.buf[off] = d.buf[off] == 'A' ? 'B' : 'A';
+	ck_assert_int_ne(read_doc(d.buf, d.len, c, NOW, &s, &h, sha, &e), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "statements_sha256"));
+	nhi_register_header_clear(&h);
+	seen_clear(&s);
+
+	free(d.buf);
+	for (i = 0; i < N; i++)
+		free(st[i]);
+	for (i = 0; i < ND; i++)
+		free(deny[i].value);
+	free(st);
+	free(deny);
+	conf_del(c);
+	nhi_seckey_free(k);
+	nhi_seckey_free(issuer);
+}
+END_TEST
+
 START_TEST(streaming_publish_writes_the_same_bytes)
 {
 	static char revoked[] = "b-revoked", mallory[] = "mallory";
@@ -1130,6 +1203,7 @@ register_suite(void)
 	tcase_add_test(t, publish_then_read_gives_back_every_line_and_field);
 	tcase_add_test(t, register_without_statements_round_trips);
 	tcase_add_test(t, streaming_publish_writes_the_same_bytes);
+	tcase_add_test(t, large_register_digests_cover_every_chunk);
 	tcase_add_test(t, publish_refuses_statements_that_are_not_envelopes);
 	tcase_add_test(t, publish_refuses_bad_version_window_and_deny);
 	tcase_add_test(t, callback_error_stops_the_read);
