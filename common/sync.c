@@ -1672,13 +1672,24 @@ sync_begin(const struct nhi_conf *c, int *ret_fd, struct nhi_state *s,
 	return 0;
 }
 
-/* Records the outcome; a failure keeps the accepted version and hash. */
+/*
+ * Records the outcome; a failure keeps the accepted version and hash, and
+ * reports them: the log line of a failed run names the register that stays
+ * in force, not a version 0 that was never installed.
+ */
 static int
 sync_end(const struct nhi_conf *c, int lockfd, struct nhi_state *s,
     int64_t now, int r, struct nhi_sync_result *res, struct nhi_err *e)
 {
 	struct nhi_err e2;
 
+	if (r != 0 && res->outcome == NHI_SYNC_FAILED) {
+		res->version = s->version;
+		res->n_bindings = s->n_bindings;
+		res->n_accounts = s->n_accounts;
+		res->n_deny = s->n_deny;
+		res->n_rejected = s->n_rejected;
+	}
 	s->last_attempt = now;
 	(void)snprintf(s->last_reason, sizeof(s->last_reason), "%s",
 	    res->reason);

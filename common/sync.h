@@ -47,6 +47,7 @@ struct nhi_sync_result {
 	enum nhi_sync_outcome outcome;
 	bool installed;		/* a new register was installed */
 	bool unchanged;		/* nothing new (also after a 304) */
+	/* The register in force after the run; after a failure, the one kept. */
 	int64_t version;
 	size_t n_bindings, n_accounts, n_deny;
 	size_t n_rejected;	/* statements dropped, each with a reason */

@@ -62,6 +62,7 @@ cmd_sync(int argc, char **argv)
 	struct nhi_err e, e2;
 	char line[2048];
 	int ch, r = CLI_FAIL, sr, prio;
+	bool ok;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", sync_opts, NULL)) != -1) {
@@ -93,11 +94,15 @@ cmd_sync(int argc, char **argv)
 	openlog("nhictl", LOG_PID, LOG_AUTHPRIV);
 	syslog(prio, "%s", line);
 	/* The audit trail (dlog.h); failing to record does not fail a sync. */
-	/* An alarm beside an install records both: the install and why. */
+	/*
+	 * An alarm beside an install records both: the install and why. A
+	 * refusal names no version: res.version is then the one kept, not
+	 * the one refused.
+	 */
+	ok = sr == 0 || res.installed;
 	if (nhi_dlog_record_sync(c, res.installed ? "installed" : sr != 0 ?
-	    "refused" : res.reason, sr == 0 || res.installed, res.version,
-	    res.source, sr != 0 ? res.reason : NULL, sr != 0 ? e.msg : NULL,
-	    &e2) != 0)
+	    "refused" : res.reason, ok, ok ? res.version : 0, res.source,
+	    sr != 0 ? res.reason : NULL, sr != 0 ? e.msg : NULL, &e2) != 0)
 		syslog(LOG_WARNING, "%s", e2.msg);
 	closelog();
 	printf("%s\n", line);

@@ -108,7 +108,7 @@ check "sync: the log key was made" test -s "$N/state/dlog.key"
 check "sync: an older register is refused" \
     sh -c '! "$1" sync --config "$2" >/dev/null 2>&1' - "$NHICTL" "$CONF"
 check "sync: the refusal is a USYS_CONFIG record with its reason" \
-    wait_audit "op=nhi-register .*nhi_reason=\"?rollback\"? .*res=failed" \
+    wait_audit "op=nhi-register nhi_register=\\? .*nhi_reason=\"?rollback\"? .*res=failed" \
     -m USYS_CONFIG -x "$NHICTL"
 
 cat >/etc/pam.d/sshd <<EOF

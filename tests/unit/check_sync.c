@@ -1349,6 +1349,9 @@ START_TEST(failures_carry_a_reason_word_and_a_log_line)
 	ck_assert_str_eq(r.source, fx.url);
 	nhi_sync_logline(&r, &e, line, sizeof(line));
 	ck_assert_ptr_nonnull(strstr(line, "result=failed "));
+	/* The counts are those of the register that stays installed. */
+	ck_assert_msg(strstr(line, " version=2 bindings=3 ") != NULL, "%s",
+	    line);
 	ck_assert_ptr_nonnull(strstr(line, " reason=rollback error=\""));
 	state_get(&fx, &s);
 	ck_assert_int_eq(s.last_failure, NOW + 1);
