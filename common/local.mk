@@ -28,7 +28,7 @@ common_libnhicore_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(SODIUM_CFLAGS) \
 	$(AUDIT_CFLAGS) -ffunction-sections -fdata-sections
 # The libraries libnhicore needs are not in its LIBADD: libtool would pass
 # them on to pam_nhi.so as shared libraries, which links PIC archives of
-# the same libraries instead (see PAM_DEPS_LIBS in configure.ac). Programs
+# the same libraries instead (see PAM_DEPS_LDFLAGS in configure.ac). Programs
 # link NHICORE_LIBS.
 NHICORE_DEPS = $(JSONC_LIBS) $(SODIUM_LIBS) $(CDB_LIBS) $(AUDIT_LIBS)
 NHICORE_LIBS = common/libnhicore.la $(NHICORE_DEPS)

@@ -4,7 +4,7 @@ pam_nhi_pam_nhi_la_SOURCES = pam_nhi/pam_nhi.c
 pam_nhi_pam_nhi_la_CFLAGS = $(AM_CFLAGS) $(PAM_CFLAGS)
 pam_nhi_pam_nhi_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared \
 	-no-undefined -Wl,--version-script=$(srcdir)/pam_nhi/pam_nhi.map \
-	-Wl,--gc-sections
+	-Wl,--gc-sections $(PAM_DEPS_LDFLAGS)
 pam_nhi_pam_nhi_la_LIBADD = common/libnhicore.la $(PAM_DEPS_LIBS) \
 	$(AUDIT_LIBS) $(PAM_LIBS)
 EXTRA_pam_nhi_pam_nhi_la_DEPENDENCIES = pam_nhi/pam_nhi.map
