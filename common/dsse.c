@@ -12,6 +12,8 @@
 #include "util.h"
 
 #define PAYLOAD_TYPE_MAX 256
+/* A valid envelope holds 7 values; the rest leaves room for a clear error. */
+#define ENVELOPE_MAX_VALUES 64
 
 /*
  * The pre-authentication encoding: what the signature covers. Lengths are
@@ -163,7 +165,13 @@ nhi_dsse_decode(const char *text, size_t len, size_t max,
 
 	if (max < NHI_MAX_STATEMENT)
 		max = NHI_MAX_STATEMENT;
-	if (nhi_json_parse(text, len, max, &o, e) != 0)
+	/*
+	 * Nothing here is verified yet, and a register header may be tens
+	 * of megabytes: the few values an envelope has bound what its
+	 * parse costs to about the size of its text.
+	 */
+	if (nhi_json_parse_bounded(text, len, max, ENVELOPE_MAX_VALUES, &o,
+	    e) != 0)
 		goto out;
 	if (nhi_json_only(o, allowed, e) != 0)
 		goto out;

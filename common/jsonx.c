@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,9 +139,41 @@ walk(json_object *o, size_t *members, struct nhi_err *e)
 	return 0;
 }
 
+/*
+ * An upper bound on the values in text: every value but the outermost
+ * follows a ',' or a ':' outside strings.
+ */
+static size_t
+count_values(const char *text, size_t len)
+{
+	bool in_string = false;
+	size_t i, n = 1;
+
+	for (i = 0; i < len; i++) {
+		if (in_string) {
+			if (text[i] == '\\')
+				i++;
+			else if (text[i] == '"')
+				in_string = false;
+		} else if (text[i] == '"') {
+			in_string = true;
+		} else if (text[i] == ',' || text[i] == ':') {
+			n++;
+		}
+	}
+	return n;
+}
+
 int
 nhi_json_parse(const char *text, size_t len, size_t max, json_object **ret,
     struct nhi_err *e)
+{
+	return nhi_json_parse_bounded(text, len, max, SIZE_MAX, ret, e);
+}
+
+int
+nhi_json_parse_bounded(const char *text, size_t len, size_t max,
+    size_t max_values, json_object **ret, struct nhi_err *e)
 {
 	json_tokener *tok = NULL;
 	json_object *o = NULL;
@@ -159,6 +193,16 @@ nhi_json_parse(const char *text, size_t len, size_t max, json_object **ret,
 	}
 	if (memchr(text, '\0', len) != NULL) {
 		nhi_err_set(e, "NUL byte in document");
+		goto out;
+	}
+	/*
+	 * json-c spends tens to hundreds of bytes on each value it builds:
+	 * a few megabytes of "{}," would take gigabytes before any check of
+	 * what the document holds could run.
+	 */
+	if (max_values != SIZE_MAX && count_values(text, len) > max_values) {
+		nhi_err_set(e, "more than %zu JSON values in the document",
+		    max_values);
 		goto out;
 	}
 	if ((tok = json_tokener_new_ex(NHI_MAX_DEPTH)) == NULL) {

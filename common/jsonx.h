@@ -16,6 +16,13 @@
 /* Parses exactly one JSON object from text[0..len). */
 int nhi_json_parse(const char *text, size_t len, size_t max,
     json_object **ret, struct nhi_err *e);
+/*
+ * The same, refusing before json-c builds anything a document that could
+ * hold more than max_values values: for text not yet known to be signed,
+ * whose size alone does not bound what its tree costs.
+ */
+int nhi_json_parse_bounded(const char *text, size_t len, size_t max,
+    size_t max_values, json_object **ret, struct nhi_err *e);
 
 /*
  * Field readers. Each fails with "FIELD: reason" in e. "opt" variants

@@ -471,6 +471,8 @@ static const struct bad_env bad_envs[] = {
 	{ "[1]", "expected a JSON object" },
 	{ "{\"payloadType\":\"t\",\"payload\":\"e30=\",\"signatures\":[[[[[["
 	    "[[[[]]]]]]]]]]}", "nested deeper" },
+	{ "{\"payloadType\":\"t\",\"payload\":\"e30=\",\"signatures\":["
+	    GOODSIG "," GOODSIG "]}", "exactly one" },
 };
 
 START_TEST(dsse_decode_rejects_malformed)
@@ -503,6 +505,59 @@ START_TEST(dsse_decode_limits_size)
 	ck_assert_int_eq(nhi_dsse_decode(text, strlen(text), 2 * n, &env, &e),
 	    0);
 	ck_assert_int_eq(nhi_dsse_verify(env, k->pk, "t", &e), 0);
+	nhi_envelope_free(env);
+	free(text);
+	free(payload);
+	nhi_seckey_free(k);
+}
+END_TEST
+
+/*
+ * An envelope is parsed before anything in it is verified: a few megabytes
+ * of empty objects or numbers are refused before json-c builds a tree of
+ * gigabytes, even under the large limit a register header gets, while a
+ * signed envelope of that size still decodes.
+ */
+START_TEST(dsse_decode_bounds_the_values_before_parsing)
+{
+	static const char *const fillers[] = { "{},", "0,", "\"\":0,", "[],"};
+	const size_t n = 4 * 1024 * 1024;
+	struct nhi_seckey *k = fresh_key("values");
+	struct nhi_envelope *env = NULL;
+	struct nhi_err e;
+	size_t i, f, len;
+	char *text, *payload;
+
+	text = malloc(n + 128);
+	ck_assert_ptr_nonnull(text);
+	for (f = 0; f < sizeof(fillers) / sizeof(fillers[0]); f++) {
+		size_t fl = strlen(fillers[f]);
+
+		len = (size_t)sprintf(text, "{\"payloadType\":\"t\","
+		    "\"payload\":\"\",\"signatures\":[");
+		for (i = 0; i + fl < n; i += fl) {
+			memcpy(text + len, fillers[f], fl);
+			len += fl;
+		}
+		len += (size_t)sprintf(text + len, "1]}");
+		ck_assert_int_eq(nhi_dsse_decode(text, len, NHI_MAX_HEADER,
+		    &env, &e), -1);
+		ck_assert_ptr_null(env);
+		ck_assert_msg(strstr(e.msg, "JSON values") != NULL, "%s",
+		    e.msg);
+	}
+	free(text);
+
+	/* Commas and colons inside strings are not values. */
+	payload = malloc(n);
+	ck_assert_ptr_nonnull(payload);
+	for (i = 0; i < n; i++)
+		payload[i] = i % 2 == 0 ? ',' : ':';
+	text = nhi_dsse_sign(k, "t,:\"", payload, n);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_msg(nhi_dsse_decode(text, strlen(text), NHI_MAX_HEADER,
+	    &env, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(nhi_dsse_verify(env, k->pk, "t,:\"", &e), 0);
 	nhi_envelope_free(env);
 	free(text);
 	free(payload);
@@ -740,6 +795,7 @@ crypto_suite(void)
 	tcase_add_loop_test(tc, dsse_decode_rejects_malformed, 0,
 	    N(bad_envs));
 	tcase_add_test(tc, dsse_decode_limits_size);
+	tcase_add_test(tc, dsse_decode_bounds_the_values_before_parsing);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ssh");
