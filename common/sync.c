@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1681,14 +1682,21 @@ static int
 sync_end(const struct nhi_conf *c, int lockfd, struct nhi_state *s,
     int64_t now, int r, struct nhi_sync_result *res, struct nhi_err *e)
 {
+	struct nhi_pamidx *x;
 	struct nhi_err e2;
 
-	if (r != 0 && res->outcome == NHI_SYNC_FAILED) {
-		res->version = s->version;
-		res->n_bindings = s->n_bindings;
-		res->n_accounts = s->n_accounts;
-		res->n_deny = s->n_deny;
-		res->n_rejected = s->n_rejected;
+	/* What the state names, if the PAM index holds it. */
+	if (r != 0 && res->outcome == NHI_SYNC_FAILED &&
+	    nhi_pamidx_open(c->pam_index, &x, NULL) == 0) {
+		if (nhi_pamidx_meta(x)->version == s->version &&
+		    strcmp(nhi_pamidx_meta(x)->sha256, s->sha256) == 0) {
+			res->version = s->version;
+			res->n_bindings = s->n_bindings;
+			res->n_accounts = s->n_accounts;
+			res->n_deny = s->n_deny;
+			res->n_rejected = s->n_rejected;
+		}
+		nhi_pamidx_close(x);
 	}
 	s->last_attempt = now;
 	(void)snprintf(s->last_reason, sizeof(s->last_reason), "%s",
@@ -1741,14 +1749,69 @@ result_end(struct nhi_sync_result *res, const char *source)
 		(void)snprintf(res->source, sizeof(res->source), "%s", source);
 }
 
+/*
+ * Opens a register on the local disk, which must be a regular file: the
+ * open of a FIFO would wait for a writer with the sync's lock held and no
+ * fetch_timeout to end it, and a directory would read as a disk fault.
+ * Returns the descriptor, or -1 with e and the reason set.
+ */
+static int
+local_register_open(const char *path, struct stat *st,
+    struct nhi_sync_result *res, struct nhi_err *e)
+{
+	int fd;
+
+	reason_set(res, "unreachable");
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) < 0) {
+		nhi_err_set(e, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+		nhi_err_set(e, "%s: not a regular file", path);
+		(void)close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The same check for a file:// URL, before libcurl opens it. */
+static int
+file_url_check(const char *url, struct nhi_sync_result *res,
+    struct nhi_err *e)
+{
+	struct stat st;
+	char *path = NULL;
+	CURLU *u;
+	int fd, r = 0;
+
+	if (strncasecmp(url, "file:", 5) != 0)
+		return 0;
+	if ((u = curl_url()) == NULL)
+		return nhi_err_set(e, "sync: out of memory");
+	/* A URL that does not parse is libcurl's to report. */
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PATH, &path, CURLU_URLDECODE) ==
+	    CURLUE_OK) {
+		if ((fd = local_register_open(path, &st, res, e)) < 0)
+			r = -1;
+		else
+			(void)close(fd);
+	}
+	curl_free(path);
+	curl_url_cleanup(u);
+	return r;
+}
+
 int
 nhi_sync_file(const struct nhi_conf *c, const char *path,
     const char *source, int64_t now, nhi_reject_fn reject, void *ctx,
     struct nhi_sync_result *res, struct nhi_err *e)
 {
 	struct nhi_state s;
-	FILE *in;
-	int fd, r = -1;
+	struct stat st;
+	FILE *in = NULL;
+	int fd, rfd, r = -1;
 
 	if (source == NULL)
 		source = path;
@@ -1757,13 +1820,21 @@ nhi_sync_file(const struct nhi_conf *c, const char *path,
 		result_end(res, source);
 		return -1;
 	}
-	if ((in = fopen(path, "re")) == NULL) {
+	rfd = local_register_open(path, &st, res, e);
+	if (rfd >= 0 && c->max_register_size > 0 &&
+	    st.st_size > c->max_register_size) {
+		reason_set(res, "too-large");
+		nhi_err_set(e, "%s: larger than max_register_size (%" PRId64
+		    " bytes)", path, c->max_register_size);
+	} else if (rfd >= 0 && (in = fdopen(rfd, "r")) == NULL) {
 		nhi_err_set(e, "%s: %s", path, strerror(errno));
-		reason_set(res, "unreachable");
-	} else {
+	} else if (rfd >= 0) {
 		r = sync_stream(c, in, source, now, reject, ctx, &s, res, e);
 		(void)fclose(in);
+		rfd = -1;
 	}
+	if (rfd >= 0)
+		(void)close(rfd);
 	if (r == 0) {
 		/* A local file carries no HTTP validators. */
 		s.etag[0] = s.last_modified[0] = '\0';
@@ -2254,6 +2325,8 @@ sync_url(const struct nhi_conf *c, const char *url, int64_t now,
 	bool read = false;
 	int r = -1;
 
+	if (file_url_check(url, res, e) != 0)
+		return -1;
 	reason_set(res, "internal");
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return nhi_err_set(e, "sync: out of memory");

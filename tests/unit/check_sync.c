@@ -1083,6 +1083,71 @@ START_TEST(sync_file_installs_a_local_file)
 }
 END_TEST
 
+/*
+ * A register on the local disk that is not a regular file fails at once
+ * with its reason, through nhi_sync_file and through a file:// URL: a
+ * FIFO would otherwise wait for a writer with the lock held, past any
+ * timeout. A file over max_register_size is refused as a download is.
+ * The register installed before stays.
+ */
+START_TEST(a_local_register_must_be_a_regular_file_of_bounded_size)
+{
+	struct fixture fx;
+	struct nhi_sync_result r;
+	struct nhi_err e;
+	char *fifo, *fifo_url, *dir_url, *saved;
+
+	fixture_init(&fx);
+	add_standard(&fx);
+	publish(&fx, 1, NOW + 3600);
+	ck_assert_msg(sync_at(&fx, NOW, &r, &e) == 0, "%s", e.msg);
+	fifo = path_in(fx.dir, "fifo.json");
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_int_gt(asprintf(&fifo_url, "file://%s", fifo), 0);
+	ck_assert_int_gt(asprintf(&dir_url, "file://%s/", fx.dir), 0);
+
+	ck_assert_int_eq(nhi_sync_file(fx.c, fifo, NULL, NOW + 1, NULL, NULL,
+	    &r, &e), -1);
+	ck_assert_str_eq(r.reason, "unreachable");
+	ck_assert_msg(strstr(e.msg, "not a regular file") != NULL, "%s",
+	    e.msg);
+	ck_assert_int_eq(nhi_sync_file(fx.c, fx.dir, NULL, NOW + 1, NULL,
+	    NULL, &r, &e), -1);
+	ck_assert_str_eq(r.reason, "unreachable");
+	ck_assert_msg(strstr(e.msg, "not a regular file") != NULL, "%s",
+	    e.msg);
+
+	saved = fx.url;
+	fx.url = fifo_url;
+	conf_load(&fx, "");
+	ck_assert_int_eq(sync_at(&fx, NOW + 1, &r, &e), -1);
+	ck_assert_str_eq(r.reason, "unreachable");
+	ck_assert_msg(strstr(e.msg, "not a regular file") != NULL, "%s",
+	    e.msg);
+	fx.url = dir_url;
+	conf_load(&fx, "");
+	ck_assert_int_eq(sync_at(&fx, NOW + 1, &r, &e), -1);
+	ck_assert_str_eq(r.reason, "unreachable");
+	fx.url = saved;
+
+	publish(&fx, 2, NOW + 3600);
+	conf_load(&fx, "max_register_size = 1000\n");
+	ck_assert_int_eq(nhi_sync_file(fx.c, fx.regpath, NULL, NOW + 1, NULL,
+	    NULL, &r, &e), -1);
+	ck_assert_str_eq(r.reason, "too-large");
+	ck_assert_ptr_nonnull(strstr(e.msg, "max_register_size"));
+	ck_assert_int_eq(pam_version(&fx), 1);
+	conf_load(&fx, "");
+	ck_assert_msg(nhi_sync_file(fx.c, fx.regpath, NULL, NOW + 1, NULL,
+	    NULL, &r, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(pam_version(&fx), 2);
+	free(fifo);
+	free(fifo_url);
+	free(dir_url);
+	fixture_clear(&fx);
+}
+END_TEST
+
 START_TEST(unchanged_signatures_come_from_the_cache)
 {
 	struct fixture fx;
@@ -1328,7 +1393,7 @@ START_TEST(failures_carry_a_reason_word_and_a_log_line)
 	struct nhi_sync_result r;
 	struct nhi_state s;
 	struct nhi_err e;
-	char line[2048];
+	char line[2048], *moved;
 
 	fixture_init(&fx);
 	add_standard(&fx);
@@ -1353,6 +1418,15 @@ START_TEST(failures_carry_a_reason_word_and_a_log_line)
 	ck_assert_msg(strstr(line, " version=2 bindings=3 ") != NULL, "%s",
 	    line);
 	ck_assert_ptr_nonnull(strstr(line, " reason=rollback error=\""));
+	/* With the PAM index gone, nothing is in force to name. */
+	moved = path_in(fx.dir, "pam.cdb.moved");
+	ck_assert_int_eq(rename(fx.c->pam_index, moved), 0);
+	ck_assert_int_ne(sync_at(&fx, NOW + 1, &r, &e), 0);
+	ck_assert_str_eq(r.reason, "rollback");
+	nhi_sync_logline(&r, &e, line, sizeof(line));
+	ck_assert_msg(strstr(line, " version=0 bindings=0 ") != NULL, "%s",
+	    line);
+	free(moved);
 	state_get(&fx, &s);
 	ck_assert_int_eq(s.last_failure, NOW + 1);
 	ck_assert_str_eq(s.last_reason, "rollback");
@@ -1797,6 +1871,7 @@ sync_suite(void)
 	tcase_add_test(t, a_mirror_alarm_survives_failover);
 	tcase_add_test(t, oversized_register_is_refused);
 	tcase_add_test(t, sync_file_installs_a_local_file);
+	tcase_add_test(t, a_local_register_must_be_a_regular_file_of_bounded_size);
 	tcase_add_test(t, unchanged_signatures_come_from_the_cache);
 	tcase_add_test(t, a_damaged_cache_costs_verification_not_correctness);
 	tcase_add_test(t, leftovers_of_a_killed_sync_are_removed);
