@@ -81,6 +81,23 @@ t_grep "both statements published" 'published version 99: 2 statements' \
     "$d/multi.err"
 t_ok "the streamed register verifies" "$NHICTL" verify --pub "$d/reg.pub" \
     "$d/multi.json"
+t_grep "verify counts the statements against the header" \
+    '^statements: 2, matching statements_sha256' "$T_OUT"
+# verify reads a register whole: a file cut short, missing a statement or
+# with one changed fails, as it would on every host.
+head -n 2 "$d/multi.json" >"$d/short.json"
+t_fails "verify: a statement missing" "$NHICTL" verify --pub "$d/reg.pub" \
+    "$d/short.json"
+t_grep "named as truncated" 'the header declares 2 statements, the file holds 1' \
+    "$T_OUT"
+head -c -10 "$d/multi.json" >"$d/cut.json"
+t_fails "verify: a file cut inside a line" "$NHICTL" verify \
+    --pub "$d/reg.pub" "$d/cut.json"
+t_grep "named as cut" 'no newline at the end' "$T_OUT"
+sed '3s/"payload":"./"payload":"A/' "$d/multi.json" >"$d/changed.json"
+t_fails "verify: a statement changed" "$NHICTL" verify --pub "$d/reg.pub" \
+    "$d/changed.json"
+t_grep "named by the body hash" "statements_sha256" "$T_OUT"
 t_ok "second sync is unchanged" "$NHICTL" sync
 t_grep "unchanged reported" '^unchanged: version 5' "$T_OUT"
 t_ok "status is fresh" "$NHICTL" status
