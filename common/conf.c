@@ -23,6 +23,12 @@
 #define DEFAULT_ACCOUNT_LO 70000
 #define DEFAULT_ACCOUNT_HI 79999
 #define DEFAULT_REGISTER_SIZE (INT64_C(1) << 30)
+/*
+ * Services that start jobs an account set up itself (its crontab, its at
+ * jobs, its systemd user manager), never a person logging in. Debian's
+ * stacks for them include common-account, where pam_nhi decides.
+ */
+#define DEFAULT_IGNORE_SERVICES "cron, atd, systemd-user"
 #define REGISTER_SIZE_MAX (INT64_C(1) << 40)
 #define ID_MAX UINT32_C(4294967294)	/* (uid_t)-1 is never an id */
 #define HOST_NAME_LEN 253
@@ -35,6 +41,7 @@ enum kind {
 	K_NAMES,		/* list of names */
 	K_GLOBS,		/* list of globs */
 	K_SERVICES,		/* list of service names or "*" */
+	K_SERVICE_NAMES,	/* list of service names */
 	K_BREAK_GLASS,		/* list of user@service */
 	K_DURATION,		/* max in keydef */
 	K_RANGES,
@@ -67,6 +74,7 @@ static const struct keydef top_keys[] = {
 	{ "govern_users", K_GLOBS, C(govern_users), 0 },
 	{ "govern_groups", K_NAMES, C(govern_groups), 0 },
 	{ "govern_uids", K_RANGES, 0, 0 },
+	{ "ignore_services", K_SERVICE_NAMES, C(ignore_services), 0 },
 	{ "account_uids", K_RANGE, C(account_uids), 0 },
 	{ "account_gids", K_RANGE, C(account_gids), 0 },
 	{ "account_groups", K_NAMES, C(account_groups), 0 },
@@ -401,6 +409,8 @@ apply(struct parser *p, const struct keydef *d, char *base, const char *v)
 		return set_list(p, d->name, v, nhi_valid_glob, dst);
 	case K_SERVICES:
 		return set_list(p, d->name, v, nhi_valid_service_or_all, dst);
+	case K_SERVICE_NAMES:
+		return set_list(p, d->name, v, nhi_valid_service, dst);
 	case K_BREAK_GLASS:
 		return set_list(p, d->name, v, valid_break_glass, dst);
 	case K_DURATION:
@@ -592,7 +602,10 @@ fill_defaults(struct parser *p)
 	    set_default(&p->c->nss_index, p->c->state_dir, "nss.cdb") != 0 ||
 	    set_default(&p->c->log_dir, "/var/log/nhi", NULL) != 0 ||
 	    set_default(&p->c->passwd_file, "/etc/passwd", NULL) != 0 ||
-	    set_default(&p->c->group_file, "/etc/group", NULL) != 0)
+	    set_default(&p->c->group_file, "/etc/group", NULL) != 0 ||
+	    (p->c->ignore_services.n == 0 &&
+	    nhi_strv_split(DEFAULT_IGNORE_SERVICES, NULL,
+	    &p->c->ignore_services, p->e) != 0))
 		return nhi_err_set(p->e, "%s: out of memory", p->path);
 	if (p->c->host_name != NULL)
 		return 0;
@@ -738,6 +751,7 @@ nhi_conf_free(struct nhi_conf *c)
 	free(c->host_name);
 	nhi_strv_free(&c->host_groups);
 	nhi_strv_free(&c->govern_users);
+	nhi_strv_free(&c->ignore_services);
 	nhi_strv_free(&c->govern_groups);
 	free(c->govern_uids);
 	nhi_strv_free(&c->account_groups);

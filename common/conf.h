@@ -18,6 +18,9 @@
  *   govern_users = GLOB, ...       (governed account names)
  *   govern_groups = NAME, ...      (members of these local groups)
  *   govern_uids = LO-HI, ...
+ *   ignore_services = NAME, ...    (PAM services that start jobs an account
+ *                                  set up itself, never a person's login;
+ *                                  default cron, atd, systemd-user)
  *   account_uids = LO-HI           (range for pseudonymous accounts; they are
  *   account_gids = LO-HI            governed; default 70000-79999 for both)
  *   account_groups = NAME, ...     (the local groups pseudonymous accounts
@@ -96,6 +99,7 @@ struct nhi_conf {
 	int64_t clock_skew;
 	int64_t max_register_age;
 	struct nhi_strv govern_users;
+	struct nhi_strv ignore_services;
 	struct nhi_strv govern_groups;
 	struct nhi_range *govern_uids;
 	size_t n_govern_uids;

@@ -22,6 +22,7 @@
 static const char *const reason_names[NHI_R_COUNT] = {
 	[NHI_R_OK] = "ok",
 	[NHI_R_NOT_GOVERNED] = "not-governed",
+	[NHI_R_IGNORED_SERVICE] = "ignored-service",
 	[NHI_R_NO_CONFIG] = "no-config",
 	[NHI_R_STALE_REGISTER] = "stale-register",
 	[NHI_R_BREAK_GLASS] = "break-glass",
@@ -398,6 +399,15 @@ nhi_decide(const struct nhi_conf *c, const struct nhi_request *r,
 
 	if (r->account == NULL || !nhi_governed(c, r, v))
 		goto out;
+	/*
+	 * Jobs an account set up itself are not a person's login. Without a
+	 * config the list is unknown, and the decision stays closed.
+	 */
+	if (c != NULL && r->service != NULL &&
+	    nhi_strv_has(&c->ignore_services, r->service)) {
+		d.reason = NHI_R_IGNORED_SERVICE;
+		goto out;
+	}
 	d.result = NHI_DENY;
 	if (c == NULL) {
 		d.reason = NHI_R_NO_CONFIG;

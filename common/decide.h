@@ -40,6 +40,7 @@ enum nhi_reason {
 	NHI_R_RECERTIFY,	/* the account's recertify_by has passed */
 	NHI_R_AMBIGUOUS_OWNER,
 	NHI_R_CLOCK_BEHIND,	/* now before the register's issue or install */
+	NHI_R_IGNORED_SERVICE,	/* a service in ignore_services */
 	NHI_R_COUNT
 };
 
@@ -91,7 +92,8 @@ bool nhi_governed(const struct nhi_conf *c, const struct nhi_request *r,
  * Decides. c may be NULL (config missing or broken): then the accounts the
  * register names, those the governance rules of the last sync (in v)
  * govern, and those in the default pseudonymous range are denied with
- * NHI_R_NO_CONFIG; everyone else is ignored.
+ * NHI_R_NO_CONFIG; everyone else is ignored. A governed account is also
+ * ignored for a service in c's ignore_services (NHI_R_IGNORED_SERVICE).
  * audit is the effective mode (module argument over config); it turns a
  * deny into an allow marked would_deny, except a deny for a missing or
  * broken config, which stays a deny.

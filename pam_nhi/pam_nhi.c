@@ -545,7 +545,11 @@ report(pam_handle_t *pamh, int flags, const struct args *a, enum stage st,
 	int prio;
 
 	if (d->result == NHI_IGNORE) {
-		if (a->debug)
+		if (a->debug && d->reason == NHI_R_IGNORED_SERVICE)
+			pam_syslog(pamh, LOG_DEBUG, "%.100s: %.64s is in "
+			    "ignore_services", in->acct.name,
+			    in->req.service);
+		else if (a->debug)
 			pam_syslog(pamh, LOG_DEBUG, "%.100s is not governed",
 			    in->acct.name);
 		return PAM_IGNORE;

@@ -170,5 +170,32 @@ san_as bob su carol -c 'echo su-ran' >"$T/out" 2>&1
 check "govern_groups: a non-member stays ungoverned" \
     sh -c '! grep -q "pam_nhi(su:account).*account=carol" "$1"' - "$T/syslog"
 
+# The Debian layout: pam-auth-update puts pam_nhi into common-account and
+# common-session-noninteractive, which cron, atd and systemd-user include
+# as well as sudo. Their jobs are the account's own, never a person's
+# login: the default ignore_services leaves them alone, while any other
+# service on the same stacks is still decided. pamtester is a real
+# Linux-PAM application run under the service name given.
+printf 'account  required %s config=%s\naccount  required pam_permit.so\n' \
+    "$PAM_NHI_SO" "$CONF" >/etc/pam.d/common-account
+printf 'session  required %s config=%s\nsession  required pam_permit.so\n' \
+    "$PAM_NHI_SO" "$CONF" >/etc/pam.d/common-session-noninteractive
+for t_s in cron crond; do
+	printf '@include common-account\n@include common-session-noninteractive\n' \
+	    >"/etc/pam.d/$t_s"
+done
+log_mark
+san_as root pamtester cron deploy acct_mgmt open_session close_session \
+    >"$T/out" 2>&1
+check "cron: a governed account's job is left alone (ignore_services)" \
+    grep -q 'successfully' "$T/out"
+check "cron: no decision is logged for it" \
+    sh -c '! grep -q "pam_nhi(cron" "$1"' - "$T/syslog"
+san_as root pamtester crond deploy acct_mgmt >"$T/out" 2>&1
+check "crond, not in the list: the same stack refuses" \
+    sh -c '! grep -q successfully "$1"' - "$T/out"
+check "crond: the refusal is logged" \
+    log_has 'pam_nhi\(crond:account\): result=deny service=crond account=deploy'
+
 san_check "su and sudo: no sanitizer report from the module" "$T/san/log"
 done_testing

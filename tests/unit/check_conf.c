@@ -26,6 +26,7 @@ static const char full_conf[] =
     "govern_users = deploy, root, app-*\n"
     "govern_groups = shared\n"
     "govern_uids = 0-0, 5000-5999\n"
+    "ignore_services = cron, backup-agent\n"
     "account_uids = 80000-80999\n"
     "account_gids = 81000-81999\n"
     "account_groups = docker, backup\n"
@@ -92,6 +93,9 @@ START_TEST(every_key_is_read)
 	ck_assert_uint_eq(c->n_govern_uids, 2);
 	ck_assert_uint_eq(c->govern_uids[1].lo, 5000);
 	ck_assert_uint_eq(c->govern_uids[1].hi, 5999);
+	/* A list given replaces the default one. */
+	ck_assert_uint_eq(c->ignore_services.n, 2);
+	ck_assert_str_eq(c->ignore_services.v[1], "backup-agent");
 	ck_assert_uint_eq(c->account_uids.lo, 80000);
 	ck_assert_uint_eq(c->account_gids.hi, 81999);
 	ck_assert_uint_eq(c->account_groups.n, 2);
@@ -140,6 +144,10 @@ START_TEST(defaults_are_documented_ones)
 	ck_assert_uint_eq(c->account_gids.hi, 79999);
 	/* No local group is open to pseudonymous accounts by default. */
 	ck_assert_uint_eq(c->account_groups.n, 0);
+	ck_assert_uint_eq(c->ignore_services.n, 3);
+	ck_assert_str_eq(c->ignore_services.v[0], "cron");
+	ck_assert_str_eq(c->ignore_services.v[1], "atd");
+	ck_assert_str_eq(c->ignore_services.v[2], "systemd-user");
 	ck_assert_str_eq(c->state_dir, "/var/lib/nhi");
 	ck_assert_str_eq(c->pam_index, "/var/lib/nhi/pam.cdb");
 	ck_assert_str_eq(c->nss_index, "/var/lib/nhi/nss.cdb");
@@ -204,6 +212,13 @@ static const struct bad_case bad_confs[] = {
 	    "90s, 15m, 2h or 1h30m" },
 	{ "govern_users = a b\n", "1: govern_users: invalid item \"a b\"" },
 	{ "govern_uids = 10-5\n", "1: govern_uids: \"10-5\" is not LO-HI" },
+	/* "*" would switch the product off for every service. */
+	{ "ignore_services = *\n",
+	    "1: ignore_services: invalid item \"*\"" },
+	{ "ignore_services = cron, sshd/x\n",
+	    "1: ignore_services: invalid item \"sshd/x\"" },
+	{ "ignore_services = cron,\n",
+	    "1: ignore_services: empty item in list" },
 	{ "govern_uids = 5\n", "1: govern_uids: \"5\" is not LO-HI" },
 	{ "govern_uids = 1-4294967295\n",
 	    "1: govern_uids: \"1-4294967295\" is not LO-HI" },
