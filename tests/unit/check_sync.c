@@ -1090,7 +1090,7 @@ END_TEST
  * timeout. A file over max_register_size is refused as a download is.
  * The register installed before stays.
  */
-START_TEST(a_local_register_must_be_a_regular_file_of_bounded_size)
+START_TEST(local_register_must_be_a_regular_file_within_the_cap)
 {
 	struct fixture fx;
 	struct nhi_sync_result r;
@@ -1871,7 +1871,7 @@ sync_suite(void)
 	tcase_add_test(t, a_mirror_alarm_survives_failover);
 	tcase_add_test(t, oversized_register_is_refused);
 	tcase_add_test(t, sync_file_installs_a_local_file);
-	tcase_add_test(t, a_local_register_must_be_a_regular_file_of_bounded_size);
+	tcase_add_test(t, local_register_must_be_a_regular_file_within_the_cap);
 	tcase_add_test(t, unchanged_signatures_come_from_the_cache);
 	tcase_add_test(t, a_damaged_cache_costs_verification_not_correctness);
 	tcase_add_test(t, leftovers_of_a_killed_sync_are_removed);
