@@ -57,6 +57,7 @@ int
 cmd_sync(int argc, char **argv)
 {
 	const char *cpath = NULL, *file = NULL;
+	char *abs = NULL;
 	struct nhi_sync_result res;
 	struct nhi_conf *c = NULL;
 	struct nhi_err e, e2;
@@ -82,6 +83,9 @@ cmd_sync(int argc, char **argv)
 		goto out;
 	}
 	memset(&res, 0, sizeof(res));
+	/* The source status shows later must not depend on this cwd. */
+	if (file != NULL && (abs = realpath(file, NULL)) != NULL)
+		file = abs;
 	if (file != NULL)
 		sr = nhi_sync_file(c, file, file, cli_now(), print_reject,
 		    NULL, &res, &e);
@@ -119,6 +123,7 @@ cmd_sync(int argc, char **argv)
 	}
 	r = CLI_OK;
 out:
+	free(abs);
 	nhi_conf_free(c);
 	return r;
 }

@@ -102,6 +102,13 @@ t_ok "second sync is unchanged" "$NHICTL" sync
 t_grep "unchanged reported" '^unchanged: version 5' "$T_OUT"
 t_ok "status is fresh" "$NHICTL" status
 t_grep "status shows version" '^version: +5$' "$T_OUT"
+# A register given by a relative path is recorded by its absolute one:
+# status, run from anywhere later, names the file that was read.
+t_ok "sync --file with a relative path" sh -c \
+    'cd "$1" && "$2" sync --file register.json' - "$d" "$NHICTL"
+"$NHICTL" status >"$d/status.rel" 2>&1
+t_grep "status names that file by its absolute path" \
+    "^source: +$d/register.json\$" "$d/status.rel"
 
 # A damaged index is named by status and repaired by the next sync.
 cp "$d/state/pam.cdb" "$d/pam.good"
