@@ -420,6 +420,23 @@ out:
 	return seq;
 }
 
+/* The seq of the host's newest checkpoint, and where the log then ended. */
+struct cut {
+	int64_t head_seq, log_seq;
+};
+
+static int
+fill_cut(json_object *rec, const struct recinfo *ri, void *ctx)
+{
+	const struct cut *c = ctx;
+
+	(void)ri;
+	if (put_int(rec, "head_seq", c->head_seq) != 0 ||
+	    put_int(rec, "log_seq", c->log_seq) != 0)
+		return -1;
+	return 0;
+}
+
 /*
  * Writes a checkpoint when one is due (or force), and copies it into the
  * head file. Without a usable key there are no checkpoints; that is
@@ -427,13 +444,12 @@ out:
  */
 static int
 checkpoint(int fd, const struct nhi_dlog *o, struct tail *t, bool force,
-    struct nhi_err *e)
+    int64_t last, struct nhi_err *e)
 {
 	char *head = NULL, *keypath = NULL, *text = NULL;
 	unsigned every = o->checkpoint_every != 0 ? o->checkpoint_every :
 	    NHI_DLOG_CHECKPOINT_EVERY;
 	struct nhi_seckey *k = NULL;
-	int64_t last;
 	int r = -1;
 
 	if (o->state_dir == NULL)
@@ -443,8 +459,6 @@ checkpoint(int fd, const struct nhi_dlog *o, struct tail *t, bool force,
 		nhi_err_set(e, "decision log: out of memory");
 		goto out;
 	}
-	last = head_seq(head);
-	/* A head past the log's end belongs to a log since replaced. */
 	if (!force && last >= 0 && last <= t->seq &&
 	    t->seq - last < (int64_t)every) {
 		r = 0;
@@ -571,9 +585,10 @@ append(const struct nhi_dlog *o, const char *kind, fill_fn fill, void *ctx,
 {
 	off_t limit = o->rotate_size > 0 ? o->rotate_size :
 	    NHI_DLOG_ROTATE_SIZE;
-	char *path = NULL;
+	char *path = NULL, *head = NULL;
 	struct stat st;
 	struct tail t;
+	struct cut c;
 	int fd = -1, rounds, r = -1;
 
 	if (o->dir == NULL)
@@ -599,16 +614,38 @@ append(const struct nhi_dlog *o, const char *kind, fill_fn fill, void *ctx,
 		nhi_err_set(e, "decision log: %s: rotated twice", path);
 		goto out;
 	}
+	c.head_seq = -1;
+	c.log_seq = t.seq;
+	if (o->state_dir != NULL) {
+		if ((head = path_join(o->state_dir, NHI_DLOG_HEAD)) == NULL) {
+			nhi_err_set(e, "decision log: out of memory");
+			goto out;
+		}
+		c.head_seq = head_seq(head);
+	}
 	if (st.st_size == 0 &&
 	    append_record(fd, o, &t, "start", NULL, NULL, NULL, e) != 0)
 		goto out;
+	/*
+	 * A head past the log's end: the log was cut or replaced since that
+	 * checkpoint. The next checkpoint moves the head on, so a "cut"
+	 * record keeps in the log what the head knew, for log verify to
+	 * report for as long as the file is kept.
+	 */
+	if (c.head_seq > c.log_seq) {
+		if (append_record(fd, o, &t, "cut", fill_cut, &c, NULL,
+		    e) != 0)
+			goto out;
+		force_checkpoint = true;
+	}
 	if (append_record(fd, o, &t, kind, fill, ctx, NULL, e) != 0)
 		goto out;
 	/* The record stands even when no checkpoint can be made. */
-	r = checkpoint(fd, o, &t, force_checkpoint, e);
+	r = checkpoint(fd, o, &t, force_checkpoint, c.head_seq, e);
 out:
 	if (fd >= 0)
 		(void)close(fd);
+	free(head);
 	free(path);
 	return r;
 }
@@ -926,6 +963,24 @@ split_lines(const char *buf, size_t len, struct vlog *v, bool *torn)
 	return 0;
 }
 
+/* A "cut" record: the writer found the log shorter than the head. */
+static void
+cut_fault(const struct vline *l, size_t i, struct nhi_dlog_report *r)
+{
+	json_object *o = NULL;
+	int64_t head = -1, log = -1;
+
+	if (nhi_json_parse(l->p, l->len, NHI_DLOG_MAX_LINE, &o, NULL) == 0) {
+		(void)nhi_json_int(o, "head_seq", -1, INT64_MAX, &head, NULL);
+		(void)nhi_json_int(o, "log_seq", -1, INT64_MAX, &log, NULL);
+	}
+	json_object_put(o);
+	fault(r, NHI_DLOG_TAIL_CUT, i + 1, l->seq, "line %zu: the log was "
+	    "cut or replaced before this record: it ended at seq %lld, but "
+	    "the host's copy of its newest checkpoint was seq %lld",
+	    i + 1, (long long)log, (long long)head);
+}
+
 /*
  * The host's copy of the newest checkpoint: its seq (-1: none) and the
  * hash of its line.
@@ -952,8 +1007,9 @@ verify(const char *buf, size_t len, const unsigned char *pk,
 		fault(r, NHI_DLOG_EDITED, 0, -1, "out of memory");
 		return;
 	}
+	/* An emptied log is checked against the head too. */
 	if (v.n == 0)
-		goto out;
+		goto tail;
 	if ((v.by_hash = calloc(v.n, sizeof(size_t))) == NULL ||
 	    (v.by_prev = calloc(v.n, sizeof(size_t))) == NULL) {
 		fault(r, NHI_DLOG_EDITED, 0, -1, "out of memory");
@@ -1023,6 +1079,10 @@ verify(const char *buf, size_t len, const unsigned char *pk,
 			    (long long)l->seq);
 			break;
 		}
+		if (strcmp(l->kind, "cut") == 0) {
+			cut_fault(l, i, r);
+			break;
+		}
 		if (strcmp(l->kind, "checkpoint") != 0) {
 			r->after_checkpoint++;
 			continue;
@@ -1037,8 +1097,14 @@ verify(const char *buf, size_t len, const unsigned char *pk,
 		r->last_checkpoint = l->seq;
 		r->after_checkpoint = 0;
 	}
-	if (r->fault == NHI_DLOG_OK && h != NULL && h->seq > r->last_seq &&
-	    (r->n_records == 0 || h->seq >= r->first_seq))
+tail:
+	if (r->fault == NHI_DLOG_OK && h != NULL && h->seq >= 0 &&
+	    r->n_records == 0)
+		fault(r, NHI_DLOG_TAIL_CUT, 1, 0, "the log is empty, but the "
+		    "host's copy of its newest checkpoint is seq %lld: every "
+		    "record was cut off", (long long)h->seq);
+	else if (r->fault == NHI_DLOG_OK && h != NULL &&
+	    h->seq > r->last_seq && h->seq >= r->first_seq)
 		fault(r, NHI_DLOG_TAIL_CUT, r->n_records + 1, r->last_seq + 1,
 		    "the log ends at seq %lld, but the host's copy of its "
 		    "newest checkpoint is seq %lld: records from seq %lld on "

@@ -360,7 +360,8 @@ print_record(json_object *o)
 		"tty", "register", "ses", "pid", NULL };
 	static const char *const sync[] = { "register", "sha256", "source",
 		"reason", "detail", NULL };
-	static const char *const other[] = { "prev_file", "key", NULL };
+	static const char *const other[] = { "prev_file", "key", "head_seq",
+		"log_seq", NULL };
 	const char *kind = member(o, "kind"), *v;
 	char esc[NHI_MAX_FIELD * 4 + 8];
 	json_object *seq;
@@ -434,7 +435,7 @@ static bool
 known_kind(const char *k)
 {
 	static const char *const kinds[] = { "decision", "sync",
-		"checkpoint", "start", "link", NULL };
+		"checkpoint", "start", "link", "cut", NULL };
 	size_t i;
 
 	for (i = 0; kinds[i] != NULL; i++)
@@ -483,7 +484,7 @@ cmd_show_log(int argc, char **argv)
 	}
 	if (fl.kind != NULL && !known_kind(fl.kind)) {
 		nhictl_err("log show: unknown --kind '%s' (decision, sync, "
-		    "checkpoint, start or link)", fl.kind);
+		    "checkpoint, start, link or cut)", fl.kind);
 		return CLI_USAGE;
 	}
 	if ((since != NULL && nhi_parse_time(since, now, &fl.since) != 0) ||

@@ -404,6 +404,77 @@ START_TEST(cut_tail_is_reported_from_the_head_copy)
 }
 END_TEST
 
+/*
+ * The next record after a cut moves the head on; what the head knew stays
+ * in the log as a "cut" record, reported with or without the head, and
+ * the same when the log was emptied whole.
+ */
+START_TEST(a_cut_stays_reported_after_the_next_record)
+{
+	struct nhi_dlog o = opts(8);
+	struct nhi_dlog_report r;
+	struct lines l;
+	size_t keep, i;
+	int fd;
+
+	make_log();
+	lines_read(logpath, &l);
+	keep = line_of(&l, 30);
+	for (i = keep; i < l.n; i++) {
+		free(l.v[i]);
+		l.v[i] = NULL;
+	}
+	lines_write(logpath, &l);
+	lines_free(&l);
+	ck_assert_int_eq(append(&o, "deploy", 99), 0);
+	verify(headpath, &r);
+	ck_assert_int_eq(r.fault, NHI_DLOG_TAIL_CUT);
+	ck_assert_uint_eq(r.line, keep + 1);
+	ck_assert_msg(strstr(r.detail, "it ended at seq 30") != NULL, "%s",
+	    r.detail);
+	verify(NULL, &r);
+	ck_assert_int_eq(r.fault, NHI_DLOG_TAIL_CUT);
+	ck_assert_uint_eq(r.line, keep + 1);
+	/* Many records later it is still there. */
+	for (i = 0; i < 20; i++)
+		ck_assert_int_eq(append(&o, "deploy", (int)i), 0);
+	verify(headpath, &r);
+	ck_assert_int_eq(r.fault, NHI_DLOG_TAIL_CUT);
+	ck_assert_uint_eq(r.line, keep + 1);
+
+	fd = open(logpath, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(append(&o, "deploy", 100), 0);
+	verify(NULL, &r);
+	ck_assert_int_eq(r.fault, NHI_DLOG_TAIL_CUT);
+	ck_assert_uint_eq(r.line, 2);
+	ck_assert_msg(strstr(r.detail, "it ended at seq -1") != NULL, "%s",
+	    r.detail);
+}
+END_TEST
+
+/* Emptied whole, the log still disagrees with the host's copy. */
+START_TEST(emptied_log_is_reported_as_cut)
+{
+	struct nhi_dlog_report r;
+	int fd;
+
+	make_log();
+	fd = open(logpath, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	verify(headpath, &r);
+	ck_assert_int_eq(r.fault, NHI_DLOG_TAIL_CUT);
+	ck_assert_uint_eq(r.n_records, 0);
+	ck_assert_int_eq(r.seq, 0);
+	ck_assert_msg(strstr(r.detail, "the log is empty") != NULL, "%s",
+	    r.detail);
+	verify(NULL, &r);
+	assert_intact(&r);
+}
+END_TEST
+
 START_TEST(cut_after_the_last_checkpoint_is_counted_as_uncovered)
 {
 	struct nhi_dlog_report r, before;
@@ -562,6 +633,8 @@ dlog_suite(void)
 	tcase_add_test(tc, swapped_lines_are_reported_as_reordered);
 	tcase_add_test(tc, inserted_line_is_reported_as_inserted);
 	tcase_add_test(tc, cut_tail_is_reported_from_the_head_copy);
+	tcase_add_test(tc, emptied_log_is_reported_as_cut);
+	tcase_add_test(tc, a_cut_stays_reported_after_the_next_record);
 	tcase_add_test(tc,
 	    cut_after_the_last_checkpoint_is_counted_as_uncovered);
 	tcase_add_test(tc, rotation_links_each_file_to_the_one_before);

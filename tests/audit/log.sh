@@ -91,6 +91,20 @@ head -n "$n" "$d/good" >"$L"
 tamper "the tail cut" tail-cut "$((n + 1))"
 t_grep "the tail cut: the missing seq is named" \
     'records from seq 101 on were cut off' "$T_OUT"
+: >"$L"
+tamper "the log emptied" tail-cut 1
+t_grep "the log emptied: said so" 'the log is empty' "$T_OUT"
+# The next decision moves the head on; the cut it found stays in the log.
+head -n "$n" "$d/good" >"$L"
+cp "$d/state/dlog.head" "$d/head.good"
+"$FILL" "$d/log" "$d/state" 1 16 deploy alice b-alice
+t_fails "cut, then a decision: verify still fails" "$NHICTL" log verify
+t_grep "cut, then a decision: the cut record is named" \
+    "decisions.log: tail-cut at line $((n + 1)) .*it ended at seq 100" \
+    "$T_OUT"
+t_fails "the same without the head" "$NHICTL" log verify --no-head
+cp "$d/good" "$L"
+cp "$d/head.good" "$d/state/dlog.head"
 
 t_ok "restored: intact again" "$NHICTL" log verify
 t_fails "a FILE that does not exist" "$NHICTL" log verify "$d/nope"
