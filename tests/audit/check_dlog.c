@@ -192,6 +192,27 @@ line_of(const struct lines *l, int64_t seq)
 	return 0;
 }
 
+/*
+ * Keeps the records up to seq (the last checkpoints go); returns the line
+ * that holds it.
+ */
+static size_t
+cut_after(int64_t seq)
+{
+	struct lines l;
+	size_t keep, i;
+
+	lines_read(logpath, &l);
+	keep = line_of(&l, seq);
+	for (i = keep; i < l.n; i++) {
+		free(l.v[i]);
+		l.v[i] = NULL;
+	}
+	lines_write(logpath, &l);
+	lines_free(&l);
+	return keep;
+}
+
 START_TEST(fresh_log_starts_chains_and_verifies)
 {
 	struct nhi_dlog o = opts(0);
@@ -381,19 +402,10 @@ END_TEST
 START_TEST(cut_tail_is_reported_from_the_head_copy)
 {
 	struct nhi_dlog_report r;
-	struct lines l;
-	size_t keep, i;
+	size_t keep;
 
 	make_log();
-	lines_read(logpath, &l);
-	/* Keep the records up to seq 30: the last checkpoints go. */
-	keep = line_of(&l, 30);
-	for (i = keep; i < l.n; i++) {
-		free(l.v[i]);
-		l.v[i] = NULL;
-	}
-	lines_write(logpath, &l);
-	lines_free(&l);
+	keep = cut_after(30);
 	verify(headpath, &r);
 	ck_assert_int_eq(r.fault, NHI_DLOG_TAIL_CUT);
 	ck_assert_int_eq(r.seq, 31);
@@ -413,19 +425,11 @@ START_TEST(a_cut_stays_reported_after_the_next_record)
 {
 	struct nhi_dlog o = opts(8);
 	struct nhi_dlog_report r;
-	struct lines l;
 	size_t keep, i;
 	int fd;
 
 	make_log();
-	lines_read(logpath, &l);
-	keep = line_of(&l, 30);
-	for (i = keep; i < l.n; i++) {
-		free(l.v[i]);
-		l.v[i] = NULL;
-	}
-	lines_write(logpath, &l);
-	lines_free(&l);
+	keep = cut_after(30);
 	ck_assert_int_eq(append(&o, "deploy", 99), 0);
 	verify(headpath, &r);
 	ck_assert_int_eq(r.fault, NHI_DLOG_TAIL_CUT);
