@@ -153,6 +153,22 @@ cache_get(pam_handle_t *pamh, bool *owned)
 	return k;
 }
 
+/* Room for a name escaped by esc(). */
+#define ESC_LEN (ESC_CAP * 4 + 8)
+#define ESC_CAP 64
+
+/*
+ * s escaped for a log line and cut at ESC_CAP bytes: user and host names
+ * come from the caller or the client and may hold a newline that would
+ * forge a line of their own (nhi_escape).
+ */
+static const char *
+esc(const char *s, char buf[ESC_LEN])
+{
+	nhi_escape(s != NULL ? s : "", ESC_CAP, buf, ESC_LEN);
+	return buf;
+}
+
 static void
 parse_args(pam_handle_t *pamh, int argc, const char **argv, struct args *a)
 {
@@ -215,6 +231,7 @@ static int
 gather_invoker(pam_handle_t *pamh, struct inputs *in)
 {
 	const char *ruser = get_str_item(pamh, PAM_RUSER);
+	char e1[ESC_LEN], e2[ESC_LEN];
 
 	if (nhi_uid_name(getuid(), &in->invoker) != 0)
 		return -1;
@@ -224,8 +241,8 @@ gather_invoker(pam_handle_t *pamh, struct inputs *in)
 		    (unsigned long)getuid());
 	else if (ruser != NULL && strcmp(ruser, in->invoker) != 0)
 		pam_syslog(pamh, LOG_NOTICE,
-		    "PAM_RUSER \"%.32s\" is not the real uid's name \"%.32s\"; "
-		    "using the real uid", ruser, in->invoker);
+		    "PAM_RUSER \"%s\" is not the real uid's name \"%s\"; "
+		    "using the real uid", esc(ruser, e1), esc(in->invoker, e2));
 	return 0;
 }
 
@@ -299,6 +316,7 @@ static int
 gather(pam_handle_t *pamh, const struct args *a, enum stage st,
     struct cache *k, struct inputs *in)
 {
+	char e1[ESC_LEN], e2[ESC_LEN];
 	const char *user;
 
 	in->req.service = get_str_item(pamh, PAM_SERVICE);
@@ -315,9 +333,9 @@ gather(pam_handle_t *pamh, const struct args *a, enum stage st,
 	if (account_of(k, user, &in->acct) != 0)
 		return PAM_BUF_ERR;
 	if (in->acct.alias)
-		pam_syslog(pamh, LOG_NOTICE, "\"%.32s\" is uid %lu, whose name "
-		    "is \"%.32s\": deciding for \"%.32s\"", user,
-		    (unsigned long)in->acct.uid, in->acct.name, in->acct.name);
+		pam_syslog(pamh, LOG_NOTICE, "\"%s\" is uid %lu, whose name "
+		    "is \"%s\": deciding for it", esc(user, e1),
+		    (unsigned long)in->acct.uid, esc(in->acct.name, e2));
 	nhi_local_account_request(&in->acct, &in->req);
 	in->req.rhost = get_str_item(pamh, PAM_RHOST);
 	in->req.tty = get_str_item(pamh, PAM_TTY);
@@ -487,7 +505,7 @@ record(pam_handle_t *pamh, const struct args *a, enum stage st,
 	struct nhi_audit *au = NULL;
 	struct nhi_err e = { "" };
 	uint32_t ses = nhi_audit_session();
-	char addr[64];
+	char addr[64], e1[ESC_LEN];
 	int running;
 
 	l.addr = peer_addr(pamh, addr, sizeof(addr));
@@ -508,7 +526,7 @@ record(pam_handle_t *pamh, const struct args *a, enum stage st,
 			l.deny = true;
 			l.reason = "audit-unavailable";
 			pam_syslog(pamh, LOG_ERR, "%s; require_audit is set: "
-			    "refusing %.100s", e.msg, in->acct.name);
+			    "refusing %s", e.msg, esc(in->acct.name, e1));
 		} else if (a->debug) {
 			pam_syslog(pamh, LOG_DEBUG, "%s", e.msg);
 		}
@@ -541,17 +559,17 @@ report(pam_handle_t *pamh, int flags, const struct args *a, enum stage st,
     const struct nhi_err *e)
 {
 	const char *refusal;
-	char line[NHI_LOGLINE_MAX];
+	char line[NHI_LOGLINE_MAX], e1[ESC_LEN], e2[ESC_LEN];
 	int prio;
 
 	if (d->result == NHI_IGNORE) {
 		if (a->debug && d->reason == NHI_R_IGNORED_SERVICE)
-			pam_syslog(pamh, LOG_DEBUG, "%.100s: %.64s is in "
-			    "ignore_services", in->acct.name,
-			    in->req.service);
+			pam_syslog(pamh, LOG_DEBUG, "%s: %s is in "
+			    "ignore_services", esc(in->acct.name, e1),
+			    esc(in->req.service, e2));
 		else if (a->debug)
-			pam_syslog(pamh, LOG_DEBUG, "%.100s is not governed",
-			    in->acct.name);
+			pam_syslog(pamh, LOG_DEBUG, "%s is not governed",
+			    esc(in->acct.name, e1));
 		return PAM_IGNORE;
 	}
 	/*

@@ -196,6 +196,14 @@ check "crond, not in the list: the same stack refuses" \
     sh -c '! grep -q successfully "$1"' - "$T/out"
 check "crond: the refusal is logged" \
     log_has 'pam_nhi\(crond:account\): result=deny service=crond account=deploy'
+# PAM_RUSER is the caller's to set: a newline in it must not forge a line.
+log_mark
+san_as root pamtester -I "ruser=$(printf 'alice\nforged=1')" crond deploy \
+    acct_mgmt >"$T/out" 2>&1
+check "PAM_RUSER with a newline: noted, escaped" \
+    log_has 'PAM_RUSER "alice\\x0aforged=1" is not the real uid'
+check "PAM_RUSER with a newline: no forged line" \
+    sh -c '! grep -q "^forged=1" "$1"' - "$T/syslog"
 
 san_check "su and sudo: no sanitizer report from the module" "$T/san/log"
 done_testing
