@@ -48,7 +48,7 @@ cli_spool_statements(const char *path, FILE *out, size_t *n)
 	struct nhi_err e;
 	FILE *f;
 	char *line = NULL;
-	size_t cap = 0, lineno = 0;
+	size_t cap = 0, lineno = 0, before = *n;
 	ssize_t len;
 	int r = -1;
 
@@ -86,6 +86,14 @@ cli_spool_statements(const char *path, FILE *out, size_t *n)
 	}
 	if (ferror(f)) {
 		nhictl_err("%s: %s", path, strerror(errno));
+		goto out;
+	}
+	/*
+	 * A statement file left empty by a failed "nhictl issue ... > FILE"
+	 * would drop that binding or account from the register unnoticed.
+	 */
+	if (*n == before) {
+		nhictl_err("%s: no signed statement in it", path);
 		goto out;
 	}
 	r = 0;

@@ -27,9 +27,9 @@ int64_t cli_now(void);
 /*
  * Copies the statement envelopes of path, one per line (blank lines
  * skipped; "-" reads standard input), to out, each newline-terminated.
- * Each line must decode as an envelope; an error names the file and line.
- * Holds one line at a time; adds the number of statements to *n. Returns
- * -1 after printing the error.
+ * Each line must decode as an envelope, and there must be one at least;
+ * an error names the file and line. Holds one line at a time; adds the
+ * number of statements to *n. Returns -1 after printing the error.
  */
 int cli_spool_statements(const char *path, FILE *out, size_t *n);
 

@@ -74,6 +74,17 @@ t_fails "publish names the file and line of a bad statement" "$NHICTL" \
     "$d/b1.json" /etc/passwd
 t_grep "file and line named" '^nhictl: /etc/passwd:1: not a signed statement' \
     "$T_OUT"
+# An empty statement file (a failed "nhictl issue ... > FILE") or one of
+# blank lines is refused, not published as nothing.
+: >"$d/empty.json"
+printf '\n\n' >"$d/blank.json"
+t_fails "publish refuses an empty statement file" "$NHICTL" publish \
+    --key "$d/reg.key" --version 99 --expires-in 1h "$d/b1.json" \
+    "$d/empty.json"
+t_grep "the empty file is named" "empty.json: no signed statement in it" \
+    "$T_OUT"
+t_fails "publish refuses a file of blank lines" "$NHICTL" publish \
+    --key "$d/reg.key" --version 99 --expires-in 1h "$d/blank.json"
 t_ok "publish streams several files and standard input" sh -c "'$NHICTL' \
     publish --key '$d/reg.key' --version 99 --expires-in 1h '$d/b1.json' - \
     <'$d/a1.json' >'$d/multi.json' 2>'$d/multi.err'"
