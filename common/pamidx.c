@@ -1017,12 +1017,20 @@ nhi_pamidx_view(struct nhi_pamidx *x, const char *account,
 	int r;
 
 	memset(v, 0, sizeof(*v));
-	if (account == NULL || key_make('b', '\0', account, key, &klen) != 0)
-		return nhi_err_set(e, "PAM index: bad account name");
+	if (account == NULL)
+		return nhi_err_set(e, "PAM index: no account name");
 	v->meta = x->meta;
 	if (governance_copy(&x->governance, &v->governance) != 0) {
 		nhi_err_set(e, "PAM index: out of memory");
 		goto fail;
+	}
+	/*
+	 * A name empty or too long for a key is in no record: the register
+	 * is usable, and nothing in it binds the name.
+	 */
+	if (key_make('b', '\0', account, key, &klen) != 0) {
+		v->have_register = true;
+		return 0;
 	}
 	if (account_get(x, 'a', account, &v->account, e) != 0)
 		goto fail;

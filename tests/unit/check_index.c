@@ -273,6 +273,7 @@ START_TEST(unknown_account_has_an_empty_view_of_a_valid_register)
 	struct nhi_account *a;
 	struct nhi_view v;
 	struct nhi_err e;
+	char *long_name;
 
 	fixture_init(&fx, false);
 	ck_assert_int_eq(nhi_pamidx_open(fx.path, &x, &e), 0);
@@ -281,6 +282,19 @@ START_TEST(unknown_account_has_an_empty_view_of_a_valid_register)
 	ck_assert_uint_eq(v.n_bindings, 0);
 	ck_assert_ptr_null(v.account);
 	nhi_view_clear(&v);
+	/*
+	 * Nor is a name too long for any record (PAM_USER is the client's):
+	 * the register is usable and binds nothing to it.
+	 */
+	long_name = malloc(100001);
+	ck_assert_ptr_nonnull(long_name);
+	memset(long_name, 'd', 100000);
+	long_name[100000] = '\0';
+	ck_assert_int_eq(nhi_pamidx_view(x, long_name, &v, &e), 0);
+	ck_assert(v.have_register);
+	ck_assert_uint_eq(v.n_bindings, 0);
+	nhi_view_clear(&v);
+	free(long_name);
 	ck_assert_int_eq(nhi_pamidx_account_by_uid(x, 70002, &a, &e), 0);
 	ck_assert_ptr_nonnull(a);
 	ck_assert_str_eq(a->name, "nhi-0b1d");
