@@ -363,6 +363,29 @@ set_list(struct parser *p, const char *key, const char *v,
 	return 0;
 }
 
+/*
+ * ignore_services: names only, and none of the services that log a person
+ * in, or one line would switch governance off for them.
+ */
+static int
+set_services(struct parser *p, const char *key, const char *v,
+    struct nhi_strv *dst)
+{
+	static const char *const logins[] = { "sshd", "su", "su-l", "sudo",
+		"sudo-i", "login", "runuser", "runuser-l", "remote", "other",
+		NULL };
+	size_t i, j;
+
+	if (set_list(p, key, v, nhi_valid_service, dst) != 0)
+		return -1;
+	for (i = 0; i < dst->n; i++)
+		for (j = 0; logins[j] != NULL; j++)
+			if (strcmp(dst->v[i], logins[j]) == 0)
+				return fail(p, key, "%s logs a person in and "
+				    "cannot be ignored", logins[j]);
+	return 0;
+}
+
 static int
 set_path(struct parser *p, const char *key, const char *v, char **dst)
 {
@@ -410,7 +433,7 @@ apply(struct parser *p, const struct keydef *d, char *base, const char *v)
 	case K_SERVICES:
 		return set_list(p, d->name, v, nhi_valid_service_or_all, dst);
 	case K_SERVICE_NAMES:
-		return set_list(p, d->name, v, nhi_valid_service, dst);
+		return set_services(p, d->name, v, dst);
 	case K_BREAK_GLASS:
 		return set_list(p, d->name, v, valid_break_glass, dst);
 	case K_DURATION:

@@ -520,6 +520,10 @@ cmd_check(int argc, char **argv)
 	printf("decision: %s%s (%s)\n", nhi_result_name(d.result),
 	    d.would_deny ? " (audit mode: would deny)" : "",
 	    nhi_reason_name(d.reason));
+	if (d.reason == NHI_R_IGNORED_SERVICE)
+		printf("note: %s is governed, but %s is in ignore_services: "
+		    "it runs jobs the account set up itself, not logins\n",
+		    req.account, req.service);
 	if (d.binding != NULL) {
 		printf("matched:\n");
 		print_binding(d.binding, req.now, "applies");

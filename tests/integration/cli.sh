@@ -158,6 +158,10 @@ t_grep "check says stale or expired" 'stale-register|expired' "$T_OUT"
 t_ok "check: ungoverned ignored" "$NHICTL" check --service sshd \
     --user nobody --ssh-key "$d/bob_key.pub"
 t_grep "check says ignore" 'decision: ignore' "$T_OUT"
+t_ok "check: a governed account's cron job is ignored" "$NHICTL" check \
+    --service cron --user deploy --invoker root
+t_grep "check explains ignore_services" \
+    'note: deploy is governed, but cron is in ignore_services' "$T_OUT"
 t_ok "whois by name" "$NHICTL" whois nhi-7f3a2c
 t_grep "whois names the owner" '^owner +alice@example.com' "$T_OUT"
 t_ok "whois by uid" "$NHICTL" whois 70001

@@ -219,6 +219,12 @@ static const struct bad_case bad_confs[] = {
 	    "1: ignore_services: invalid item \"sshd/x\"" },
 	{ "ignore_services = cron,\n",
 	    "1: ignore_services: empty item in list" },
+	{ "ignore_services = cron, sshd\n",
+	    "1: ignore_services: sshd logs a person in and cannot be "
+	    "ignored" },
+	{ "ignore_services = sudo-i\n",
+	    "1: ignore_services: sudo-i logs a person in and cannot be "
+	    "ignored" },
 	{ "govern_uids = 5\n", "1: govern_uids: \"5\" is not LO-HI" },
 	{ "govern_uids = 1-4294967295\n",
 	    "1: govern_uids: \"1-4294967295\" is not LO-HI" },
