@@ -161,8 +161,15 @@ cmd_status(int argc, char **argv)
 	}
 	if (optind != argc || (c = cli_conf(cpath)) == NULL)
 		goto out;
+	/*
+	 * The state holds the version ratchet: no sync runs on a damaged
+	 * one until an admin looks at it (removing it would also forget
+	 * what rollback it guards against). Monitoring sees a broken host.
+	 */
 	if (nhi_state_load(c->state_dir, &st, &e) != 0) {
-		nhictl_err("status: %s", e.msg);
+		printf("state:       BROKEN: %s: every sync fails until an "
+		    "admin repairs or removes it\n", e.msg);
+		r = 2;
 		goto out;
 	}
 	printf("source:      %s\n", st.source[0] != '\0' ? st.source :

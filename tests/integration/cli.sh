@@ -142,6 +142,16 @@ t_grep "NSS repair reported" '^repaired: version 5' "$T_OUT"
 t_ok "status is fresh again" "$NHICTL" status
 t_ok "then unchanged again" "$NHICTL" sync
 t_grep "unchanged after the repair" '^unchanged: version 5' "$T_OUT"
+# A damaged state file (the version ratchet) is a broken host to
+# monitoring, and no sync runs over it.
+cp "$d/state/state" "$d/state.good"
+head -c 20 "$d/state.good" >"$d/state/state"
+"$NHICTL" status >"$d/status.out" 2>&1; rc=$?
+t_eq "status exit 2 on a damaged state file" 2 "$rc"
+t_grep "status says the state is broken" '^state: +BROKEN: ' "$d/status.out"
+t_fails "sync refuses to run over it" "$NHICTL" sync
+cp "$d/state.good" "$d/state/state"
+t_ok "restored: status is fresh" "$NHICTL" status
 
 t_ok "check: bound key allowed" "$NHICTL" check --service sshd \
     --user deploy --ssh-key "$d/alice_key.pub" --rhost 127.0.0.1
