@@ -1130,6 +1130,7 @@ nhi_dlog_verify_file(const char *path, const unsigned char *pk,
 	char *buf = NULL, *hb = NULL;
 	size_t len = 0, hlen = 0;
 	struct head h = { -1, "" };
+	bool head_bad = false;
 
 	if (head_path != NULL &&
 	    nhi_read_file(head_path, NHI_DLOG_MAX_LINE + 2, &hb, &hlen) == 0) {
@@ -1137,12 +1138,16 @@ nhi_dlog_verify_file(const char *path, const unsigned char *pk,
 			hlen--;
 		h.seq = line_seq(hb, hlen);
 		nhi_dlog_hash(hb, hlen, h.hash);
+		head_bad = h.seq < 0;
 		free(hb);
+	} else if (head_path != NULL && errno != ENOENT) {
+		head_bad = true;
 	}
 	if (nhi_read_file(path, (size_t)1 << 30, &buf, &len) != 0)
 		return nhi_err_set(e, "%s: %s", path, strerror(errno));
 	verify(buf, len, pk, h.seq >= 0 ? &h : NULL, r);
 	r->head_seq = h.seq;
+	r->head_bad = head_bad;
 	free(buf);
 	return 0;
 }

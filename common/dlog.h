@@ -113,6 +113,7 @@ struct nhi_dlog_report {
 	size_t after_checkpoint;	/* records after the last checkpoint */
 	bool signatures_checked;
 	int64_t head_seq;		/* the host's copy, or -1 */
+	bool head_bad;			/* a head file that is not one record */
 	/* The first fault found, if any. */
 	enum nhi_dlog_fault fault;
 	size_t line;			/* 1-based line of the fault */

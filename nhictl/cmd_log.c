@@ -275,7 +275,11 @@ cmd_verify_log(int argc, char **argv)
 			goto out;
 		}
 		print_report(f.v[i], &r);
-		if (r.fault != NHI_DLOG_OK)
+		if (r.head_bad)
+			printf("%s: the host's copy of its newest checkpoint "
+			    "(%s) is damaged: whether the tail was cut cannot "
+			    "be told\n", f.v[i], head);
+		if (r.fault != NHI_DLOG_OK || r.head_bad)
 			bad = true;
 		else if (i > 0 && prev.fault == NHI_DLOG_OK &&
 		    !link_ok(f.v[i - 1], &prev, f.v[i], &r))

@@ -106,6 +106,14 @@ t_fails "the same without the head" "$NHICTL" log verify --no-head
 cp "$d/good" "$L"
 cp "$d/head.good" "$d/state/dlog.head"
 
+# A damaged head cannot vouch for the tail: said, and verify fails.
+printf 'garbage' >"$d/state/dlog.head"
+t_fails "a damaged head: verify fails" "$NHICTL" log verify
+t_grep "a damaged head: said so" 'dlog.head) is damaged' "$T_OUT"
+: >"$d/state/dlog.head"
+t_fails "an empty head: verify fails" "$NHICTL" log verify
+cp "$d/head.good" "$d/state/dlog.head"
+
 t_ok "restored: intact again" "$NHICTL" log verify
 t_fails "a FILE that does not exist" "$NHICTL" log verify "$d/nope"
 t_done
