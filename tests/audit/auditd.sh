@@ -102,6 +102,37 @@ check "sync: the record carries version, hash and res=success" \
     grep -Eq "op=nhi-register nhi_register=$nhi_version nhi_sha256=\"?[0-9a-f]{64}\"? .*res=success" \
     "$T/as"
 check "sync: the log key was made" test -s "$N/state/dlog.key"
+
+# nhi-sync.service bounds the sync's capabilities (setpriv gives root no
+# more at exec than the bounding set): with the unit's set its record
+# arrives; with none, the kernel refuses it and the sync says so.
+unit="$top_srcdir/packaging/systemd/nhi-sync.service.in"
+caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$unit" | tr 'A-Z' 'a-z' |
+    sed 's/cap_//g')
+check "the unit keeps the capability that writes audit records" \
+    test "$caps" = audit_write
+check "the unit lets the sync open a netlink socket" \
+    grep -Eq '^RestrictAddressFamilies=.* AF_NETLINK( |$)' "$unit"
+# bounded_sync CAPS: publishes the next version and syncs it with only
+# CAPS (setpriv --bounding-set syntax) in the bounding set.
+bounded_sync() {
+	nhi_version=$((nhi_version + 1))
+	# shellcheck disable=SC2046
+	"$NHICTL" publish --key "$N/register.key" --version "$nhi_version" \
+	    --expires-in 1h $(find "$N/stmt" -type f | sort) \
+	    >"$N/register.json" 2>/dev/null
+	setpriv --bounding-set "$1" "$NHICTL" sync --config "$CONF" \
+	    >/dev/null 2>&1
+}
+check "sync within the unit's bounding set succeeds" \
+    bounded_sync "-all,+$caps"
+check "... and its USYS_CONFIG record arrives" \
+    wait_audit "nhi_register=$nhi_version .*res=success" \
+    -m USYS_CONFIG -x "$NHICTL"
+log_mark
+check "sync with no capability at all still succeeds" bounded_sync -all
+check "... but the kernel refuses its record, and the sync says so" \
+    log_has 'audit: the kernel refused a USYS_CONFIG'
 # shellcheck disable=SC2046
 "$NHICTL" publish --key "$N/register.key" --version 1 --expires-in 1h \
     $(find "$N/stmt" -type f | sort) >"$N/register.json" 2>/dev/null

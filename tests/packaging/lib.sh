@@ -96,6 +96,24 @@ host_state() {
 	return 0
 }
 
+# sd_fake: what the maintainer scripts take for a running systemd, in
+# this namespace only: a /run/systemd/system on the namespace's own /run
+# (ns_setup mounts one; the machine's /run has a /run/systemd of its own
+# that this one hides), and systemctl and deb-systemd-invoke in /usr/bin
+# (the private overlay; dpkg runs the scripts with a PATH of its own)
+# replaced by stand-ins that append their arguments to $T/sd.log.
+sd_fake() {
+	mountpoint -q /usr && mountpoint -q /run && [ ! -e /run/systemd ] ||
+		return 1
+	for t_c in systemctl deb-systemd-invoke; do
+		printf '#!/bin/sh\necho "%s $*" >>"%s"\n' "$t_c" "$T/sd.log" \
+		    >"/usr/bin/$t_c" || return 1
+		chmod 755 "/usr/bin/$t_c"
+	done
+	: >"$T/sd.log"
+	mkdir -p /run/systemd/system
+}
+
 # ovl_mount DIR...: each DIR becomes an overlay of itself with a private
 # upper directory under $O, so writes land there and the machine's files
 # stay as they are.
@@ -233,8 +251,8 @@ pkg_inner() {
 	check "session: pam_nhi before pam_unix" session_order_ok
 	check "nsswitch.conf: nhi right after files in passwd and group" \
 	    nss_lines_ok
-	check "/var/log/nhi is root:adm 0750, /var/lib/nhi root:root 0755" \
-	    sh -c '[ "$(stat -c "%U:%G %a" /var/log/nhi)" = "root:adm 750" ] &&
+	check "/var/log/nhi is root:adm 2750, /var/lib/nhi root:root 0755" \
+	    sh -c '[ "$(stat -c "%U:%G %a" /var/log/nhi)" = "root:adm 2750" ] &&
 	    [ "$(stat -c "%U:%G %a" /var/lib/nhi)" = "root:root 755" ]'
 	check "/etc/nhi/nhi.conf is root's, 0644" \
 	    test "$(stat -c '%U %a' /etc/nhi/nhi.conf)" = "root 644"
@@ -255,7 +273,7 @@ pkg_inner() {
 	nhi_init deploy
 	# The admin edits the conffile: the indexes go to /var/lib/nhi,
 	# where the installed NSS module reads them.
-	grep -v '^state_dir' "$CONF" >/etc/nhi/nhi.conf
+	grep -v -e '^state_dir' -e '^log_dir' "$CONF" >/etc/nhi/nhi.conf
 	CONF=/etc/nhi/nhi.conf
 	nhi_bind alice deploy alice --ssh-key "$T/keys/alice.pub" \
 	    --services sshd --valid-for 15m
@@ -297,20 +315,34 @@ pkg_inner() {
 	check "human account: login works" grep -qx shell-ran "$T/out"
 	check "human account: no pam_nhi line" no_nhi_line
 	stop_sshd
+	check "the decision log is the adm group's to read, not to write" \
+	    sh -c '[ "$(stat -c "%U:%G %a" /var/log/nhi/decisions.log)" = \
+	    "root:adm 640" ]'
 
 	# Upgrade in place (the same version again runs every upgrade path of
-	# the maintainer scripts).
+	# the maintainer scripts), with systemd as the scripts see it: a
+	# /run/systemd/system of this namespace's own, and systemctl and
+	# deb-systemd-invoke stand-ins that record their calls.
+	check "systemd stand-ins in this namespace's /usr and /run" sd_fake
 	# shellcheck disable=SC2046
 	dpkg -i $(debs) >"$T/dpkg.out" 2>&1
 	check "reinstalling over itself works" test $? -eq 0
+	check "upgrade: the timer is restarted, not left stopped" \
+	    grep -Eq "^deb-systemd-invoke restart .*nhi-sync.timer" "$T/sd.log"
+	check "upgrade: nothing stops it without starting it again" \
+	    sh -c '! grep -q "^deb-systemd-invoke stop" "$1"' - "$T/sd.log"
 	check "after the upgrade: one line per stack, nhi once per database" \
 	    stacks_ok
 	check "after the upgrade: the edited nhi.conf is kept" \
 	    grep -q '^govern_users = deploy' /etc/nhi/nhi.conf
 
 	# Remove: no stack line, no NSS entry, logins still work.
+	: >"$T/sd.log"
 	dpkg -r $PKGS >"$T/dpkg.out" 2>&1
 	check "dpkg -r removes the three packages" test $? -eq 0
+	check "remove: the timer is stopped" \
+	    grep -Eq "^deb-systemd-invoke stop .*nhi-sync.timer" "$T/sd.log"
+	rm -rf /run/systemd
 	check "after remove: no pam_nhi line in any stack" \
 	    sh -c '! grep -rq pam_nhi /etc/pam.d'
 	check "after remove: nsswitch.conf is as before the install" \
