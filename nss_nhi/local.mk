@@ -1,6 +1,7 @@
 # libnss_nhi.so.2: links libc and tinycdb's PIC archive, nothing else, so
 # that loading it into every process on the host brings in no other
-# library. Built as a libtool module and installed under its soname.
+# library (the shared libcdb where no PIC archive is found: see
+# configure.ac). Built as a libtool module and installed under its soname.
 nhi_nss_index = /var/lib/nhi/nss.cdb
 
 lib_LTLIBRARIES = nss_nhi/libnss_nhi.la
@@ -14,7 +15,8 @@ nss_nhi_libnss_nhi_la_CPPFLAGS = $(AM_CPPFLAGS) \
 # exactly this).
 nss_nhi_libnss_nhi_la_LDFLAGS = $(AM_LDFLAGS) -module -shared \
 	-version-info 2:0:0 -no-undefined -Wl,-z,defs \
-	-Wl,--version-script=$(srcdir)/nss_nhi/nss_nhi.map -Wl,$(CDB_PIC)
+	-Wl,--version-script=$(srcdir)/nss_nhi/nss_nhi.map $(NSS_CDB_LDFLAGS)
+nss_nhi_libnss_nhi_la_LIBADD = $(NSS_CDB_LIBS)
 nss_nhi_libnss_nhi_la_DEPENDENCIES = $(srcdir)/nss_nhi/nss_nhi.map
 EXTRA_DIST += nss_nhi/nss_nhi.map tests/nss/getent.sh
 

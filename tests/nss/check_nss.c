@@ -1188,7 +1188,11 @@ START_TEST(only_the_entry_points_are_exported)
 {
 	static const char *const hidden[] = {
 		"nhi_map_acquire", "nhi_map_find", "nhi_map_next",
-		"cdb_find", "cdb_init", "cdb_hash", "valid_name",
+		"valid_name",
+#ifdef NHI_NSS_STATIC_CDB
+		/* The copy of tinycdb inside; a shared libcdb exports them. */
+		"cdb_find", "cdb_init", "cdb_hash",
+#endif
 	};
 	size_t i;
 

@@ -92,10 +92,15 @@ uid=70001\(nhi-7f3a2c\)\ gid=70001\(nhi-7f3a2c\)\ groups=*70010\(nhi-ops\)*)
 	not_ok "id under nss_wrapper shows the name and groups" "got: $out" ;;
 esac
 
-# Only libc is loaded with the module (and a sanitizer runtime, if built so).
+# Only libc is loaded with the module (and a sanitizer runtime, if built
+# so); libcdb too where configure found no PIC archive of it.
 needed=$(readelf -d "$so" | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p' |
     grep -v -e '^libasan' -e '^libubsan' | tr '\n' ' ')
-is "the module needs libc only" "libc.so.6 " "$needed"
+want="libc.so.6 "
+grep -q '^#define NHI_NSS_STATIC_CDB 1' "$top_builddir/config.h" ||
+	want="libcdb.so.1 libc.so.6 "
+is "the module needs libc only (and libcdb if not linked in)" "$want" \
+    "$needed"
 others=$(nm -D --defined-only "$so" | awk '{print $3}' | grep -v '^_nss_nhi_')
 is "the module exports only _nss_nhi_*" "" "$others"
 count=$(nm -D --defined-only "$so" | grep -c ' T _nss_nhi_')

@@ -68,6 +68,15 @@ check "nhi-tools: /var/lib/nhi 0755 and /var/log/nhi 0750" sh -c '
     l=$(rpm -qlvp "$1"/top/RPMS/*/nhi-tools-*.rpm 2>/dev/null)
     echo "$l" | grep -q "^drwxr-xr-x .* /var/lib/nhi\$" &&
     echo "$l" | grep -q "^drwxr-x--- .* /var/log/nhi\$"' - "$W"
+# As Fedora builds them: no PIC archive is linked in (its tinycdb-devel
+# ships none), so the modules load the shared libraries.
+check "nss_nhi: libnss_nhi.so.2 links the shared libcdb" sh -c '
+    mkdir -p "$1/x" &&
+    rpm2archive - <"$(ls "$1"/top/RPMS/*/nss_nhi-[0-9]*.rpm)" |
+    tar -xzf - -C "$1/x" &&
+    readelf -d "$1/x/usr/lib64/libnss_nhi.so.2" |
+    grep -q "NEEDED.*libcdb.so"' \
+    - "$W"
 check "nhi-tools: nhi.conf is a config file that an edit survives" sh -c '
     rpm -qp --qf "[%{FILENAMES} %{FILEFLAGS:fflags}\n]" \
 	"$1"/top/RPMS/*/nhi-tools-*.rpm 2>/dev/null |
