@@ -714,18 +714,8 @@ nhi_conf_load(const char *path, bool check_owner, struct nhi_conf **ret,
 
 	if (path == NULL)
 		path = NHI_DEFAULT_CONFIG;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-	    O_NONBLOCK)) < 0)
-		return nhi_err_set(e, "%s: %s", path, strerror(errno));
-	/* The checks look at the descriptor we read, not at the name. */
-	if (fstat(fd, &st) != 0) {
-		nhi_err_set(e, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		nhi_err_set(e, "%s: not a regular file", path);
-		goto out;
-	}
+	if ((fd = nhi_open_regular(path, &st, e)) < 0)
+		return -1;
 	if (check_owner && st.st_uid != 0) {
 		nhi_err_set(e, "%s: not owned by root", path);
 		goto out;

@@ -321,11 +321,10 @@ nhi_seckey_load(const char *path, struct nhi_seckey **ret,
 
 	if (nhi_crypto_init() != 0)
 		return nhi_err_set(e, "libsodium failed to initialise");
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-	    O_NONBLOCK)) < 0)
-		return nhi_err_set(e, "%s: %s", path, strerror(errno));
+	if ((fd = nhi_open_regular(path, &st, e)) < 0)
+		return -1;
 	/* Like ssh, refuse a secret others could have read. */
-	if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0) {
+	if ((st.st_mode & 077) != 0) {
 		nhi_err_set(e, "%s: permissions %04o are too open (want 0600)",
 		    path, (unsigned)(st.st_mode & 07777));
 		goto out;

@@ -1043,14 +1043,10 @@ nhi_sync_nss_index_check(const struct nhi_conf *c, struct nhi_err *e)
 	uint32_t flags;
 	int fd, r = -1;
 
-	/* O_NONBLOCK: a FIFO in its place would wait for a writer. */
-	if ((fd = open(c->nss_index, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-	    O_NONBLOCK)) < 0)
-		return nhi_err_set(e, "%s: %s", c->nss_index, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > UINT32_MAX) {
-		nhi_err_set(e, "%s: not a regular file of a cdb's size",
-		    c->nss_index);
+	if ((fd = nhi_open_regular(c->nss_index, &st, e)) < 0)
+		return -1;
+	if (st.st_size > UINT32_MAX) {
+		nhi_err_set(e, "%s: too large for a cdb file", c->nss_index);
 		goto out;
 	}
 	if (cdb_init(&cdb, fd) != 0) {
@@ -1759,20 +1755,8 @@ static int
 local_register_open(const char *path, struct stat *st,
     struct nhi_sync_result *res, struct nhi_err *e)
 {
-	int fd;
-
 	reason_set(res, "unreachable");
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-	    O_NONBLOCK)) < 0) {
-		nhi_err_set(e, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
-		nhi_err_set(e, "%s: not a regular file", path);
-		(void)close(fd);
-		return -1;
-	}
-	return fd;
+	return nhi_open_regular(path, st, e);
 }
 
 /* The same check for a file:// URL, before libcurl opens it. */

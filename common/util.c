@@ -444,6 +444,27 @@ nhi_read_file(const char *path, size_t max, char **ret_buf, size_t *ret_len)
 	return r;
 }
 
+int
+nhi_open_regular(const char *path, struct stat *st, struct nhi_err *e)
+{
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) < 0)
+		return nhi_err_set(e, "%s: %s", path, strerror(errno));
+	if (fstat(fd, st) != 0) {
+		nhi_err_set(e, "%s: %s", path, strerror(errno));
+		(void)close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		nhi_err_set(e, "%s: not a regular file", path);
+		(void)close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int
 write_all(int fd, const void *data, size_t len)
 {

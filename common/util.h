@@ -54,6 +54,13 @@ int nhi_read_file(const char *path, size_t max, char **ret_buf,
     size_t *ret_len);
 /* The same for a descriptor already open (for checks made with fstat). */
 int nhi_read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len);
+/*
+ * Opens path read-only where a regular file must be: O_NONBLOCK, so a
+ * FIFO put in its place does not wait for a writer, and the checks look
+ * at the descriptor, not at the name. Returns the descriptor with *st
+ * filled, or -1 with e set ("PATH: reason").
+ */
+int nhi_open_regular(const char *path, struct stat *st, struct nhi_err *e);
 
 /*
  * One version of a file: a rename over it, a write, a chmod or a chown

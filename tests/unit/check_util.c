@@ -294,6 +294,36 @@ START_TEST(read_file_without_a_bound)
 }
 END_TEST
 
+/* A regular file opens; a FIFO (at once), a directory or nothing do not. */
+START_TEST(open_regular_refuses_what_is_not_a_file)
+{
+	char *dir = tu_tmpdir(), *path, *fifo;
+	struct nhi_err e;
+	struct stat st;
+	int fd;
+
+	ck_assert_int_ge(asprintf(&path, "%s/f", dir), 0);
+	ck_assert_int_ge(asprintf(&fifo, "%s/p", dir), 0);
+	ck_assert_int_eq(nhi_write_atomic(path, "x\n", 2, 0640), 0);
+	fd = nhi_open_regular(path, &st, &e);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(st.st_size, 2);
+	ck_assert_int_ne(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
+	close(fd);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_int_eq(nhi_open_regular(fifo, &st, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "not a regular file"));
+	ck_assert_int_eq(nhi_open_regular(dir, &st, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "not a regular file"));
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(nhi_open_regular(path, &st, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "No such file"));
+	free(path);
+	free(fifo);
+	tu_rmtree(dir);
+}
+END_TEST
+
 START_TEST(write_atomic_sets_mode_and_leaves_no_temp)
 {
 	char *dir = tu_tmpdir(), *path, *buf;
@@ -519,6 +549,7 @@ util_suite(void)
 	tc = tcase_create("files");
 	tcase_add_test(tc, read_file_whole_and_bounded);
 	tcase_add_test(tc, read_file_without_a_bound);
+	tcase_add_test(tc, open_regular_refuses_what_is_not_a_file);
 	tcase_add_test(tc, write_atomic_sets_mode_and_leaves_no_temp);
 	tcase_add_test(tc, atomic_abort_keeps_the_old_file);
 	suite_add_tcase(s, tc);
