@@ -1079,6 +1079,14 @@ out:
  * back with their readers: a same-version sync that finds them damaged,
  * lost or built under other rules rebuilds them.
  */
+/* Whether the PAM index holds the register the state names. */
+static bool
+index_holds(const struct nhi_pamidx *x, const struct nhi_state *s)
+{
+	return nhi_pamidx_meta(x)->version == s->version &&
+	    strcmp(nhi_pamidx_meta(x)->sha256, s->sha256) == 0;
+}
+
 static bool
 index_matches_state(const struct nhi_conf *c, const struct nhi_state *s)
 {
@@ -1093,8 +1101,7 @@ index_matches_state(const struct nhi_conf *c, const struct nhi_state *s)
 	 * The index also carries the config's governance rules: a config
 	 * changed since the last install needs the index rebuilt.
 	 */
-	ok = nhi_pamidx_meta(x)->version == s->version &&
-	    strcmp(nhi_pamidx_meta(x)->sha256, s->sha256) == 0 &&
+	ok = index_holds(x, s) &&
 	    nhi_governance_same(nhi_pamidx_governance(x), c);
 	nhi_pamidx_close(x);
 	return ok;
@@ -1684,8 +1691,7 @@ sync_end(const struct nhi_conf *c, int lockfd, struct nhi_state *s,
 	/* What the state names, if the PAM index holds it. */
 	if (r != 0 && res->outcome == NHI_SYNC_FAILED &&
 	    nhi_pamidx_open(c->pam_index, &x, NULL) == 0) {
-		if (nhi_pamidx_meta(x)->version == s->version &&
-		    strcmp(nhi_pamidx_meta(x)->sha256, s->sha256) == 0) {
+		if (index_holds(x, s)) {
 			res->version = s->version;
 			res->n_bindings = s->n_bindings;
 			res->n_accounts = s->n_accounts;
