@@ -439,29 +439,27 @@ fill_cut(json_object *rec, const struct recinfo *ri, void *ctx)
 
 /*
  * Writes a checkpoint when one is due (or force), and copies it into the
- * head file. Without a usable key there are no checkpoints; that is
+ * head file, head (NULL: no state_dir, no checkpoints), whose checkpoint
+ * is seq last. Without a usable key there are no checkpoints; that is
  * reported but the records already written stand.
  */
 static int
 checkpoint(int fd, const struct nhi_dlog *o, struct tail *t, bool force,
-    int64_t last, struct nhi_err *e)
+    const char *head, int64_t last, struct nhi_err *e)
 {
-	char *head = NULL, *keypath = NULL, *text = NULL;
+	char *keypath = NULL, *text = NULL;
 	unsigned every = o->checkpoint_every != 0 ? o->checkpoint_every :
 	    NHI_DLOG_CHECKPOINT_EVERY;
 	struct nhi_seckey *k = NULL;
 	int r = -1;
 
-	if (o->state_dir == NULL)
+	if (head == NULL)
 		return 0;
-	if ((head = path_join(o->state_dir, NHI_DLOG_HEAD)) == NULL ||
-	    (keypath = path_join(o->state_dir, NHI_DLOG_KEY ".key")) == NULL) {
-		nhi_err_set(e, "decision log: out of memory");
-		goto out;
-	}
 	if (!force && last >= 0 && last <= t->seq &&
-	    t->seq - last < (int64_t)every) {
-		r = 0;
+	    t->seq - last < (int64_t)every)
+		return 0;
+	if ((keypath = path_join(o->state_dir, NHI_DLOG_KEY ".key")) == NULL) {
+		nhi_err_set(e, "decision log: out of memory");
 		goto out;
 	}
 	if (o->make_key &&
@@ -483,7 +481,6 @@ out:
 	nhi_seckey_free(k);
 	free(text);
 	free(keypath);
-	free(head);
 	return r;
 }
 
@@ -641,7 +638,7 @@ append(const struct nhi_dlog *o, const char *kind, fill_fn fill, void *ctx,
 	if (append_record(fd, o, &t, kind, fill, ctx, NULL, e) != 0)
 		goto out;
 	/* The record stands even when no checkpoint can be made. */
-	r = checkpoint(fd, o, &t, force_checkpoint, c.head_seq, e);
+	r = checkpoint(fd, o, &t, force_checkpoint, head, c.head_seq, e);
 out:
 	if (fd >= 0)
 		(void)close(fd);
