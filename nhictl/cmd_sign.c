@@ -672,8 +672,11 @@ verify_register_body(FILE *f, const struct nhi_conf *c,
 		c = &own;
 	}
 	memset(&h, 0, sizeof(h));
-	if (fseeko(f, 0, SEEK_SET) != 0 ||
-	    nhi_register_read(f, c, cli_now(), NULL, NULL, &h, NULL,
+	if (fseeko(f, 0, SEEK_SET) != 0) {
+		nhictl_err("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (nhi_register_read(f, c, cli_now(), NULL, NULL, &h, NULL,
 	    &e) != 0) {
 		nhictl_err("%s: %s", path, e.msg);
 		return -1;
@@ -697,9 +700,10 @@ cmd_verify(int argc, char **argv)
 	size_t cap = 0;
 	ssize_t len;
 	FILE *f = NULL;
+	struct stat st;
 	size_t n = 0;
 	bool reg;
-	int ch, r = CLI_USAGE;
+	int ch, fd, r = CLI_USAGE;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", verify_opts, NULL)) != -1) {
@@ -723,8 +727,17 @@ cmd_verify(int argc, char **argv)
 	} else if ((c = cli_conf(cpath)) == NULL) {
 		goto out;
 	}
-	if ((f = fopen(argv[optind], "re")) == NULL) {
+	/*
+	 * A regular file: a FIFO would wait for a writer, a device could
+	 * feed getline forever, and a register is read twice.
+	 */
+	if ((fd = nhi_open_regular(argv[optind], &st, &e)) < 0) {
+		nhictl_err("%s", e.msg);
+		goto out;
+	}
+	if ((f = fdopen(fd, "r")) == NULL) {
 		nhictl_err("%s: %s", argv[optind], strerror(errno));
+		(void)close(fd);
 		goto out;
 	}
 	/* A register's first line is its header; a statement is one line. */

@@ -109,6 +109,16 @@ sed '3s/"payload":"./"payload":"A/' "$d/multi.json" >"$d/changed.json"
 t_fails "verify: a statement changed" "$NHICTL" verify --pub "$d/reg.pub" \
     "$d/changed.json"
 t_grep "named by the body hash" "statements_sha256" "$T_OUT"
+# Only a regular file is read: a FIFO is refused at once, not waited on.
+mkfifo "$d/fifo.json"
+t_fails "verify: a FIFO is refused" timeout 10 "$NHICTL" verify \
+    --pub "$d/reg.pub" "$d/fifo.json"
+t_grep "verify: the FIFO is named as no file" \
+    'fifo.json: not a regular file' "$T_OUT"
+t_fails "verify: a directory is refused" "$NHICTL" verify \
+    --pub "$d/reg.pub" "$d"
+t_grep "verify: the directory is named as no file" 'not a regular file' \
+    "$T_OUT"
 t_ok "second sync is unchanged" "$NHICTL" sync
 t_grep "unchanged reported" '^unchanged: version 5' "$T_OUT"
 t_ok "status is fresh" "$NHICTL" status
