@@ -364,8 +364,10 @@ set_list(struct parser *p, const char *key, const char *v,
 }
 
 /*
- * ignore_services: names only, and none of the services that log a person
- * in, or one line would switch governance off for them.
+ * ignore_services: names as Linux-PAM passes them (it lower-cases the
+ * service name, so "CRON" would never match), and none of the services
+ * that log a person in, or one line would switch governance off for them.
+ * The list of those is not complete; nhi.conf(5) says what belongs here.
  */
 static int
 set_services(struct parser *p, const char *key, const char *v,
@@ -373,16 +375,22 @@ set_services(struct parser *p, const char *key, const char *v,
 {
 	static const char *const logins[] = { "sshd", "su", "su-l", "sudo",
 		"sudo-i", "login", "runuser", "runuser-l", "remote", "other",
+		"doas", "polkit-1", "systemd-run0", "cockpit", "gdm-password",
+		"gdm-autologin", "lightdm", "sddm", "xrdp-sesman", "vsftpd",
 		NULL };
 	size_t i, j;
 
 	if (set_list(p, key, v, nhi_valid_service, dst) != 0)
 		return -1;
-	for (i = 0; i < dst->n; i++)
+	for (i = 0; i < dst->n; i++) {
+		if (strpbrk(dst->v[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != NULL)
+			return fail(p, key, "%s: PAM passes service names in "
+			    "lower case", dst->v[i]);
 		for (j = 0; logins[j] != NULL; j++)
 			if (strcmp(dst->v[i], logins[j]) == 0)
 				return fail(p, key, "%s logs a person in and "
 				    "cannot be ignored", logins[j]);
+	}
 	return 0;
 }
 

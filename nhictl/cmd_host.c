@@ -529,8 +529,7 @@ cmd_check(int argc, char **argv)
 	    nhi_reason_name(d.reason));
 	if (d.reason == NHI_R_IGNORED_SERVICE)
 		printf("note: %s is governed, but %s is in ignore_services: "
-		    "it runs jobs the account set up itself, not logins\n",
-		    req.account, req.service);
+		    "pam_nhi leaves it alone\n", req.account, req.service);
 	if (d.binding != NULL) {
 		printf("matched:\n");
 		print_binding(d.binding, req.now, "applies");

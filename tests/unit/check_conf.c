@@ -225,6 +225,12 @@ static const struct bad_case bad_confs[] = {
 	{ "ignore_services = sudo-i\n",
 	    "1: ignore_services: sudo-i logs a person in and cannot be "
 	    "ignored" },
+	{ "ignore_services = cron, polkit-1\n",
+	    "1: ignore_services: polkit-1 logs a person in and cannot be "
+	    "ignored" },
+	{ "ignore_services = CRON\n",
+	    "1: ignore_services: CRON: PAM passes service names in lower "
+	    "case" },
 	{ "govern_uids = 5\n", "1: govern_uids: \"5\" is not LO-HI" },
 	{ "govern_uids = 1-4294967295\n",
 	    "1: govern_uids: \"1-4294967295\" is not LO-HI" },
